@@ -1,0 +1,5 @@
+"""Allow ``python -m voicetop``."""
+
+from voicetop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Pure domain model and maths: no I/O, no UI."""

@@ -1,0 +1,187 @@
+"""Poll a metrics source into Frames: poll, then re-arm (never overlapping).
+
+The poller owns one background thread per source.  It knows nothing of the
+UI: frames go to a callback (the App marshals them onto its thread).  Failures
+keep the last good data, marked stale with its age and the reason, and retry
+with jittered exponential backoff until the source recovers.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from voicetop.domain.frame_builder import build_frame
+from voicetop.domain.model import (
+    Frame,
+    HealthState,
+    MetricsResult,
+    SourceHealth,
+    Window,
+)
+from voicetop.domain.thresholds import ThresholdSet
+from voicetop.sources.base import MetricsSource, SourceError
+
+MAX_BACKOFF = 60.0
+
+
+@dataclass(frozen=True)
+class ViewWindow:
+    """What the user is looking at: live, or a window ending at ``at``."""
+
+    length: float = 900.0
+    step: float = 15.0
+    at: float | None = None
+
+    def resolve(self, now: float) -> Window:
+        end = self.at if self.at is not None else now
+        end = math.floor(end / self.step) * self.step
+        return Window(end - self.length, end, self.step)
+
+    @property
+    def live(self) -> bool:
+        return self.at is None
+
+
+def backoff_delay(failures: int, base: float, rng: random.Random) -> float:
+    """Exponential backoff from ``base`` capped at a minute, with ±20 % jitter."""
+    delay = min(MAX_BACKOFF, base * (2 ** max(0, failures - 1)))
+    return delay * rng.uniform(0.8, 1.2)
+
+
+class Poller:
+    """Turns a :class:`MetricsSource` into a stream of Frames."""
+
+    def __init__(
+        self,
+        source: MetricsSource,
+        thresholds: ThresholdSet,
+        on_frame: Callable[[Frame], None],
+        *,
+        refresh: float = 2.0,
+        view: ViewWindow = ViewWindow(),
+        context: str = "default",
+        mode: str | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.source = source
+        self.thresholds = thresholds
+        self.on_frame = on_frame
+        self.refresh = refresh
+        self.view = view
+        self.context = context
+        self._mode = mode
+        self._rng = random.Random(seed)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._paused = False
+        self._thread: threading.Thread | None = None
+        self._last_result: MetricsResult | None = None
+        self._last_ok: float | None = None
+        self.failures = 0
+        self.polls = 0
+
+    # -- control -------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"poll-{self.source.name}", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        if not paused:
+            self._wake.set()
+
+    def set_view(self, view: ViewWindow) -> None:
+        """Change the window (time travel) and poll again at once."""
+        with self._lock:
+            self.view = view
+        self._wake.set()
+
+    def refresh_now(self) -> None:
+        self._wake.set()
+
+    # -- polling -------------------------------------------------------
+    def poll_once(self) -> Frame:
+        """One synchronous poll; never raises for source failures."""
+        with self._lock:
+            view = self.view
+        now = self.source.now()
+        window = view.resolve(now)
+        self.polls += 1
+        try:
+            result = self.source.fetch(window)
+        except SourceError as exc:
+            return self._failed(str(exc), window, now, view)
+        except Exception as exc:  # a source bug must not kill the console
+            return self._failed(f"{type(exc).__name__}: {exc}", window, now, view)
+        self.failures = 0
+        self._last_result = result
+        self._last_ok = now
+        state = HealthState.STALE if result.errors else HealthState.OK
+        message = "; ".join(f"{k}: {v}" for k, v in sorted(result.errors.items()))
+        health = SourceHealth(self.source.name, state, message, now, now)
+        return self._frame(result, health, now, view)
+
+    def _failed(self, reason: str, window: Window, now: float, view: ViewWindow) -> Frame:
+        self.failures += 1
+        state = HealthState.STALE if self._last_result is not None else HealthState.ERROR
+        health = SourceHealth(self.source.name, state, reason.splitlines()[0][:300], self._last_ok, now)
+        result = self._last_result or MetricsResult(window=window, series={})
+        return self._frame(result, health, now, view)
+
+    def _frame(self, result: MetricsResult, health: SourceHealth, now: float, view: ViewWindow) -> Frame:
+        alerts = ()
+        fetch_alerts = getattr(self.source, "alerts", None)
+        if fetch_alerts is not None and health.state is HealthState.OK:
+            try:
+                alerts = tuple(fetch_alerts())
+            except Exception:  # alerts are best-effort; metrics still show
+                alerts = ()
+        mode = self._mode or ("live" if view.live else "at")
+        return build_frame(
+            result, self.thresholds, (health,), created_at=now, mode=mode, alerts=alerts,
+            context=self.context,
+        )
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not self._paused:
+                frame = self.poll_once()
+                if self._stop.is_set():
+                    break
+                try:
+                    self.on_frame(frame)
+                except Exception:  # the receiver went away (app closing)
+                    if self._stop.is_set():
+                        break
+            delay = self.refresh
+            if self.failures:
+                delay = backoff_delay(self.failures, self.refresh, self._rng)
+            self._wake.wait(delay)
+            self._wake.clear()
+
+
+def with_health(frame: Frame, health: SourceHealth) -> Frame:
+    """A frame with one source's health replaced (or added)."""
+    others = tuple(h for h in frame.health if h.name != health.name)
+    return replace(frame, health=others + (health,))
+
+
+def wall_clock() -> float:
+    return time.time()

@@ -1,0 +1,1 @@
+"""Backends: metrics and trace sources (never import Textual here)."""
