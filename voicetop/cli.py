@@ -1,0 +1,81 @@
+"""Command line entry point.  Imports stay lazy so ``--version`` is instant."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A bad flag value or unusable setup: one line, exit 2."""
+
+
+def _add_source_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sources")
+    group.add_argument("--config", metavar="FILE", help="config file (default: $VOICETOP_CONFIG or the user config dir)")
+    group.add_argument("--context", metavar="NAME", help="named context from the config file")
+    group.add_argument("--prometheus", metavar="URL", help="Prometheus-compatible API base URL")
+    group.add_argument("--traces", metavar="URL", help="trace backend base URL (Jaeger or Tempo)")
+    group.add_argument("--traces-kind", choices=("jaeger", "tempo"), help="trace backend kind")
+    group.add_argument("--alertmanager", metavar="URL", help="Alertmanager base URL")
+    group.add_argument("--profile", metavar="NAME|FILE", help="naming profile: seed, livekit, pipecat or a TOML file")
+    group.add_argument("--tenant", metavar="ORG", help="X-Scope-OrgID tenant header")
+    group.add_argument("--insecure", action="store_true", help="skip TLS verification (shown as a badge)")
+    group.add_argument("--at", metavar="TIME", help="view the window ending at TIME (RFC 3339, Unix, -30m, now)")
+    group.add_argument("--window", metavar="DUR", help="window length (default 15m)")
+    group.add_argument("--step", metavar="DUR", help="evaluation step (default 15s)")
+    group.add_argument("--demo", action="store_true", help="use the embedded synthetic fleet")
+    group.add_argument("--demo-seed", type=int, default=7, metavar="N", help="demo random seed (default 7)")
+    group.add_argument("--demo-speed", type=float, default=1.0, metavar="X", help="demo clock speed factor (default 1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from voicetop import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="voicetop",
+        description="htop/k9s for voice agents: live latency, breaches and turn waterfalls.",
+    )
+    parser.add_argument("--version", action="version", version=f"voicetop {__version__}")
+    _add_source_flags(parser)
+    parser.add_argument("--refresh", metavar="DUR", help="refresh interval (default 2s)")
+    parser.add_argument("--theme", metavar="NAME", help="colour theme: dark, light, high-contrast")
+    parser.add_argument("--low-bandwidth", action="store_true", help="fewer repaints, ASCII glyphs")
+    parser.add_argument("--write", action="store_true", help="allow writes (Alertmanager silences)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = sub.add_parser("demo", help="the embedded demo fleet")
+    demo_sub = demo.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
+    serve = demo_sub.add_parser("serve", help="expose the demo fleet on a real /metrics endpoint")
+    serve.add_argument("--port", type=int, default=9464, help="HTTP port (default 9464)")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--otlp", metavar="URL", help="also export spans over OTLP/HTTP to URL")
+    serve.add_argument("--demo-seed", type=int, default=7, metavar="N")
+    serve.add_argument("--demo-speed", type=float, default=1.0, metavar="X")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            from voicetop.commands.demo_serve import run_demo_serve
+
+            return run_demo_serve(args)
+        from voicetop.commands.console import run_console
+
+        return run_console(args)
+    except UsageError as exc:
+        print(f"voicetop: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
