@@ -248,6 +248,15 @@ class AgentStats:
 
 
 @dataclass(frozen=True)
+class SpanEvent:
+    """A timestamped event (OTLP event, Jaeger log) inside a span."""
+
+    time_ns: int
+    name: str
+    attributes: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Span:
     """One span of a trace; times in Unix nanoseconds."""
 
@@ -261,6 +270,7 @@ class Span:
     attributes: Mapping[str, object] = field(default_factory=dict)
     status_error: bool = False
     kind: str = "internal"
+    events: tuple[SpanEvent, ...] = ()
 
     @property
     def duration_ms(self) -> float:
@@ -279,6 +289,15 @@ class Trace:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """One tool invocation inside a turn."""
+
+    name: str
+    error: bool = False
+    duration_ms: float = 0.0
+
+
+@dataclass(frozen=True)
 class Turn:
     """One conversational turn, with its per-stage timings in ms."""
 
@@ -292,6 +311,10 @@ class Turn:
     tokens: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
+    root_span_id: str = ""
+    duration_ms: float = 0.0
+    tools: tuple[ToolCall, ...] = ()
+    room: str = ""
 
 
 @dataclass(frozen=True)
