@@ -1,0 +1,141 @@
+"""Poller: frames from a source, stale marking on failure, recovery, backoff, pause."""
+
+import math
+import random
+import threading
+
+from voicetop.domain.model import HealthState, MetricsResult, Series, Severity, Window
+from voicetop.domain.thresholds import ThresholdSet
+from voicetop.poller import Poller, ViewWindow, backoff_delay
+from voicetop.sources.base import SourceError
+
+
+class ScriptedSource:
+    """A metrics source whose answers the test scripts: a series or a failure."""
+
+    name = "scripted"
+
+    def __init__(self):
+        self.clock = 10_000.0
+        self.fail_with: str | None = None
+        self.ttft = 1500.0
+        self.windows: list[Window] = []
+
+    def now(self):
+        return self.clock
+
+    def fetch(self, window):
+        self.windows.append(window)
+        if self.fail_with:
+            raise SourceError(self.fail_with)
+        ts = window.timestamps()
+        return MetricsResult(
+            window=window,
+            series={
+                "ttft_p99": {
+                    "agent-a": Series(ts, tuple(self.ttft for _ in ts)),
+                    None: Series(ts, tuple(self.ttft / 2 for _ in ts)),
+                }
+            },
+            queries=1,
+        )
+
+    def alerts(self):
+        return []
+
+    def close(self):
+        pass
+
+
+def make_poller(source, frames=None, **kwargs):
+    frames = [] if frames is None else frames
+    return Poller(source, ThresholdSet(), frames.append, refresh=0.01, view=ViewWindow(600, 15), seed=1, **kwargs)
+
+
+def test_poll_builds_frame_with_breaches_and_ok_health():
+    source = ScriptedSource()
+    frame = make_poller(source).poll_once()
+    assert frame.mode == "live"
+    assert frame.window.end == 10_000 - (10_000 % 15) and frame.window.duration == 600
+    (health,) = frame.health
+    assert health.state is HealthState.OK and health.last_ok == 10_000
+    agent = frame.agent("agent-a")
+    assert agent.stage_value("ttft", "p99") == 1500
+    assert agent.severity is Severity.CRITICAL
+    assert {b.severity for b in frame.active_breaches()} == {Severity.WARNING, Severity.CRITICAL}
+    assert frame.fleet.stage_value("ttft", "p99") == 750
+
+
+def test_failure_keeps_last_good_data_marked_stale_then_recovers():
+    source = ScriptedSource()
+    poller = make_poller(source)
+    poller.poll_once()
+    source.fail_with = "HTTP 503 from prometheus: Service Unavailable"
+    source.clock += 42
+    stale = poller.poll_once()
+    (health,) = stale.health
+    assert health.state is HealthState.STALE
+    assert health.message == "HTTP 503 from prometheus: Service Unavailable"
+    assert health.age(source.clock) == 42
+    assert stale.agent("agent-a").stage_value("ttft", "p99") == 1500  # last good data still shown
+    assert poller.failures == 1
+    source.fail_with = None
+    recovered = poller.poll_once()
+    assert recovered.health[0].state is HealthState.OK and poller.failures == 0
+
+
+def test_failure_without_any_data_is_an_error_and_unexpected_exceptions_are_caught():
+    source = ScriptedSource()
+    source.fail_with = "connection refused"
+    frame = make_poller(source).poll_once()
+    assert frame.health[0].state is HealthState.ERROR
+    assert frame.agents == () and frame.breaches == ()
+
+    class Broken(ScriptedSource):
+        def fetch(self, window):
+            raise KeyError("boom")
+
+    frame = make_poller(Broken()).poll_once()
+    assert frame.health[0].state is HealthState.ERROR and "KeyError" in frame.health[0].message
+
+
+def test_time_travel_view_and_mode():
+    source = ScriptedSource()
+    poller = make_poller(source)
+    poller.set_view(ViewWindow(600, 15, at=5_000))
+    frame = poller.poll_once()
+    assert frame.mode == "at" and frame.window.end == 4995
+
+
+def test_backoff_grows_with_jitter_and_is_capped():
+    rng = random.Random(3)
+    delays = [backoff_delay(n, 2.0, rng) for n in range(1, 10)]
+    assert 1.6 <= delays[0] <= 2.4
+    assert 6.4 <= delays[2] <= 9.6
+    assert all(d <= 72 for d in delays) and delays[-1] >= 48
+
+
+def test_background_thread_delivers_frames_and_pause_stops_them():
+    source = ScriptedSource()
+    got = threading.Event()
+    frames = []
+
+    def on_frame(frame):
+        frames.append(frame)
+        got.set()
+
+    poller = Poller(source, ThresholdSet(), on_frame, refresh=0.01, view=ViewWindow(600, 15))
+    poller.start()
+    try:
+        assert got.wait(5)
+        poller.set_paused(True)
+        threading.Event().wait(0.1)
+        count = len(frames)
+        threading.Event().wait(0.1)
+        assert len(frames) <= count + 1  # at most one in-flight poll lands after pausing
+        got.clear()
+        poller.set_paused(False)
+        assert got.wait(5)
+    finally:
+        poller.stop()
+    assert not math.isnan(frames[-1].window.end)
