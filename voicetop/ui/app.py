@@ -1,0 +1,184 @@
+"""The Textual App: wiring only (poller → frames → screens, themes, keys)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+from textual.app import App
+from textual.binding import Binding
+
+from voicetop.config import Config
+from voicetop.domain.model import Frame
+from voicetop.poller import Poller, ViewWindow
+from voicetop.sources.base import MetricsSource, TraceSource
+from voicetop.ui.format import Palette
+from voicetop.ui.themes import DEFAULT_THEME, load_themes, palette_from
+
+LOW_BANDWIDTH_MIN_REFRESH = 5.0
+
+
+class VoicetopApp(App):
+    """Owns the poller and the latest Frame; screens render what it hands them."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "voicetop"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("left_square_bracket", "step_window(-1)", "Back", key_display="["),
+        Binding("right_square_bracket", "step_window(1)", "Fwd", key_display="]"),
+        Binding("0", "go_live", "Live"),
+        Binding("t", "cycle_theme", "Theme"),
+    ]
+
+    def __init__(
+        self,
+        metrics: MetricsSource,
+        traces: TraceSource | None = None,
+        config: Config | None = None,
+        view: ViewWindow | None = None,
+        *,
+        poller_factory: Callable[..., Poller] = Poller,
+    ) -> None:
+        self.config = config or Config()
+        super().__init__()
+        self.metrics = metrics
+        self.traces = traces
+        self.thresholds = self.config.context.thresholds
+        refresh = self.config.refresh
+        if self.config.low_bandwidth:
+            refresh = max(refresh, LOW_BANDWIDTH_MIN_REFRESH)
+            self.animation_level = "none"
+        view = view or ViewWindow(length=self.config.window, step=self.config.step)
+        self.poller = poller_factory(
+            metrics, self.thresholds, self._frame_from_thread,
+            refresh=refresh, view=view, context=self.config.context.name,
+        )
+        self.frame: Frame | None = None
+        self.frames_applied = 0
+        self.paused = False
+        self.closing = False
+        self.theme_problems: list[str] = []
+        self.voicetop_themes: list[str] = []
+        self.palette = Palette(ascii=self.config.low_bandwidth)
+        self._install_themes()
+
+    # -- themes --------------------------------------------------------
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        default = Palette()
+        return {"sev-ok": default.ok, "sev-warning": default.warning, "sev-critical": default.critical}
+
+    def _install_themes(self) -> None:
+        themes, self.theme_problems = load_themes()
+        for loaded in themes.values():
+            self.register_theme(loaded.theme)
+        self.voicetop_themes = sorted(themes, key=lambda n: (n != DEFAULT_THEME, n))
+        wanted = self.config.theme or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self.theme_problems.append(f"unknown theme '{wanted}', using '{DEFAULT_THEME}'")
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self.theme = wanted
+        self._theme_changed()
+
+    def _theme_changed(self) -> None:
+        self.palette = palette_from(self.get_css_variables(), ascii_glyphs=self.config.low_bandwidth)
+        if self.frame is not None:
+            self._render(self.frame)
+
+    def action_cycle_theme(self) -> None:
+        names = self.voicetop_themes or [self.theme]
+        index = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(index + 1) % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    # -- lifecycle -----------------------------------------------------
+    def get_default_screen(self):
+        from voicetop.ui.screens.fleet import FleetScreen
+
+        return FleetScreen()
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._theme_changed())
+        for problem in self.theme_problems:
+            self.notify(problem, severity="warning", timeout=6)
+        self.poller.start()
+
+    def on_unmount(self) -> None:
+        self.closing = True
+        self.poller.stop(timeout=0)
+
+    async def action_quit(self) -> None:
+        """Stop the poller off the UI thread (it may be delivering a frame), then exit."""
+        self.closing = True
+        await asyncio.to_thread(self.poller.stop, 2.0)
+        self.exit()
+
+    # -- frames --------------------------------------------------------
+    def _frame_from_thread(self, frame: Frame) -> None:
+        """Poller callback (background thread): hand the frame to the UI thread."""
+        if self.closing:
+            return
+        try:
+            self.call_from_thread(self.apply_frame, frame)
+        except RuntimeError:  # app not running yet or already closed
+            pass
+
+    def apply_frame(self, frame: Frame, force: bool = False) -> None:
+        """Show a frame on every screen (dropped while paused unless forced)."""
+        if self.closing or (self.paused and not force):
+            return
+        self.frame = frame
+        self.frames_applied += 1
+        self._render(frame)
+
+    def _render(self, frame: Frame) -> None:
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_frame", None)
+            if show is not None:
+                show(frame)
+
+    # -- controls ------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.poller.set_paused(self.paused)
+        if self.frame is not None:
+            self._render(self.frame)
+
+    def action_step_window(self, direction: int) -> None:
+        """Move the window back/forward by its own length; forward past now is live."""
+        view = self.poller.view
+        reference = self.frame.window.end if self.frame is not None else None
+        if reference is None:
+            return
+        now = self.frame.created_at
+        at = reference + direction * view.length
+        if direction > 0 and (view.at is None or at > now - view.step):
+            self._set_view(ViewWindow(view.length, view.step, None))
+        else:
+            self._set_view(ViewWindow(view.length, view.step, at))
+
+    def action_go_live(self) -> None:
+        view = self.poller.view
+        self._set_view(ViewWindow(view.length, view.step, None))
+
+    def _set_view(self, view: ViewWindow) -> None:
+        self.poller.set_view(view)
+        if self.paused:  # the poller sleeps while paused: fetch this one window now
+            self.run_worker(self._poll_once_forced, thread=True, exclusive=True, group="oneshot")
+
+    def _poll_once_forced(self) -> None:
+        frame = self.poller.poll_once()
+        if not self.closing:
+            try:
+                self.call_from_thread(self.apply_frame, frame, True)
+            except RuntimeError:
+                pass
+
+    def action_help(self) -> None:
+        from voicetop.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())

@@ -1,0 +1,160 @@
+"""The main screen: header, agent table, stage sparklines and breaches."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+
+from voicetop.domain.model import Frame
+from voicetop.ui.widgets.agent_table import AgentTable, tier_for_width
+from voicetop.ui.widgets.breaches import BreachPanel
+from voicetop.ui.widgets.header import FleetHeader
+from voicetop.ui.widgets.sparks import StageSparks
+
+
+def size_classes(width: int, height: int) -> set[str]:
+    """Layout classes: ``-narrow`` stacks panels, ``-short`` hides p50, ``-tiny`` hides panels."""
+    classes = set()
+    if width < 120:
+        classes.add("-narrow")
+    if height < 36 or width < 100:
+        classes.add("-short")
+    if width < 60 or height < 18:
+        classes.add("-tiny")
+    return classes
+
+
+class FleetScreen(Screen):
+    """Fleet overview; Enter on an agent opens its detail screen."""
+
+    BINDINGS = [
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("S", "reverse_sort", "Reverse", show=False),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("f", "toggle_fleet", "Fleet/agent"),
+        Binding("escape", "escape", "Clear", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="fleet")
+        self.fleet_sparks = False
+
+    def compose(self) -> ComposeResult:
+        yield FleetHeader(id="header")
+        yield Input(placeholder="filter agents by id — Enter applies, Esc clears", id="filter")
+        yield AgentTable(id="agents")
+        with Container(id="lower"):
+            yield StageSparks(id="sparks")
+            yield BreachPanel(id="breaches")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(AgentTable).focus()
+        self._apply_size(self.size.width, self.size.height)
+        if self.app.frame is not None:
+            self.show_frame(self.app.frame)
+        else:
+            self._show_header()
+
+    # -- rendering -----------------------------------------------------
+    @property
+    def table(self) -> AgentTable:
+        return self.query_one(AgentTable)
+
+    def show_frame(self, frame: Frame) -> None:
+        app = self.app
+        self._show_header()
+        self.table.show(frame, app.thresholds, app.palette)
+        self.query_one(BreachPanel).show(frame, app.thresholds, app.palette)
+        self._show_sparks()
+
+    def _show_header(self) -> None:
+        self.query_one(FleetHeader).show(self.app.frame, self.app.palette, self.app.paused)
+
+    def selected_agent(self) -> str | None:
+        return self.table.cursor_key()
+
+    def _show_sparks(self) -> None:
+        frame = self.app.frame
+        if frame is None:
+            return
+        subject = None if self.fleet_sparks else self.selected_agent()
+        agent = frame.agent(subject) or frame.fleet
+        self.query_one(StageSparks).show(agent, self.app.thresholds, self.app.palette)
+
+    def on_resize(self, event: Resize) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        wanted = size_classes(width, height)
+        for name in ("-narrow", "-short", "-tiny"):
+            self.set_class(name in wanted, name)
+        self.table.set_tier(tier_for_width(width))
+        if self.app.frame is not None:
+            self.show_frame(self.app.frame)
+
+    # -- table events --------------------------------------------------
+    @on(DataTable.RowHighlighted, "#agents")
+    def _agent_highlighted(self) -> None:
+        self._show_sparks()
+
+    @on(DataTable.RowSelected, "#agents")
+    def _agent_selected(self, event: DataTable.RowSelected) -> None:
+        self.open_agent(str(event.row_key.value))
+
+    @on(DataTable.HeaderSelected, "#agents")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        self.table.sort_by_header(str(event.column_key.value))
+
+    def open_agent(self, agent_id: str) -> None:
+        from voicetop.ui.screens.agent import AgentScreen
+
+        self.app.push_screen(AgentScreen(agent_id))
+
+    # -- actions -------------------------------------------------------
+    def action_cycle_sort(self) -> None:
+        column = self.table.cycle_sort()
+        self.notify(f"sorted by {column}", timeout=1.5)
+
+    def action_reverse_sort(self) -> None:
+        self.table.reverse_sort()
+
+    def action_toggle_fleet(self) -> None:
+        self.fleet_sparks = not self.fleet_sparks
+        self._show_sparks()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_escape(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display or self.table.filter_text:
+            box.value = ""
+            box.display = False
+            self._set_filter("")
+            self.table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._set_filter(event.value)
+        if not event.value:
+            event.input.display = False
+        self.table.focus()
+
+    def _set_filter(self, text: str) -> None:
+        self.table.filter_text = text.strip()
+        if self.app.frame is not None:
+            self.table.show(self.app.frame, self.app.thresholds, self.app.palette)
+            self._show_sparks()

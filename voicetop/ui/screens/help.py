@@ -1,0 +1,53 @@
+"""Help: every key the console understands."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: tuple[tuple[str, str], ...] = (
+    ("?", "this help"),
+    ("q", "quit"),
+    ("space", "pause / resume polling (PAUSED badge)"),
+    ("/", "filter agents by id (Enter applies, Esc clears)"),
+    ("s / S", "sort by the next column / reverse the order (or click a header)"),
+    ("↑ ↓ PgUp PgDn", "move the cursor (or click a row)"),
+    ("Enter", "open the agent under the cursor"),
+    ("Esc", "back / close / clear filter"),
+    ("f", "sparklines: toggle selected agent / whole fleet"),
+    ("[ / ]", "step the window back / forward by its length"),
+    ("0", "back to live"),
+    ("t", "cycle colour theme"),
+    ("v", "agent screen: sessions (needs a trace backend)"),
+)
+
+LEGEND = "Severity: ● ok  ▲ warning  ✖ critical (ASCII: o ! X). Values past a threshold carry the glyph."
+
+
+def help_text() -> Text:
+    text = Text("voicetop keys\n\n", style="bold")
+    for key, meaning in KEYS:
+        text.append(f"  {key:<14}", style="bold")
+        text.append(f"{meaning}\n")
+    text.append(f"\n{LEGEND}\n", style="dim")
+    text.append("Press Esc, q or ? to close.", style="dim")
+    return text
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("question_mark", "close", "Close", show=False),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(help_text(), id="help-text")
+
+    def action_close(self) -> None:
+        self.dismiss()

@@ -1,0 +1,130 @@
+"""The htop-like agent table: one row per agent, updated in place."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from voicetop.domain.model import AgentStats, Frame, Severity
+from voicetop.domain.text import safe_text
+from voicetop.domain.thresholds import ThresholdSet
+from voicetop.ui.format import Palette, fmt_number, unit_of
+from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
+
+#: Column key → (header label, stat key or special, importance tier).
+#: Tier 0 always shows, tier 1 from 100 columns, tier 2 from 150 columns.
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("agent", "Agent", 0),
+    ("sessions", "Sess", 1),
+    ("capacity", "Cap%", 0),
+    ("ttft_p99", "TTFT99", 0),
+    ("stt_p90", "STT90", 1),
+    ("llm_p90", "LLM90", 2),
+    ("tts_p90", "TTS90", 1),
+    ("eou_p90", "EOU90", 2),
+    ("e2e_p90", "E2E90", 0),
+    ("e2e_p99", "E2E99", 0),
+    ("wer", "WER%", 0),
+    ("interruption_rate", "Intr%", 2),
+    ("tool_success_rate", "Tool%", 1),
+    ("status", "Status", 0),
+)
+SORTABLE = tuple(key for key, _, _ in COLUMNS)
+
+
+def tier_for_width(width: int) -> int:
+    return 2 if width >= 150 else 1 if width >= 100 else 0
+
+
+def columns_for(tier: int) -> list[Column]:
+    return [
+        Column(key, label, numeric=key not in ("agent", "status"))
+        for key, label, need in COLUMNS
+        if need <= tier
+    ]
+
+
+def agent_cells(
+    agent: AgentStats, thresholds: ThresholdSet, palette: Palette, columns: Iterable[Column]
+) -> list[SortCell]:
+    """The cells of one agent row, each value marked when past its threshold."""
+    agent_id = agent.agent_id or "fleet"
+    cells = []
+    for col in columns:
+        if col.key == "agent":
+            style = palette.style(agent.severity) if agent.severity else ""
+            cells.append(SortCell(safe_text(agent_id, 24), style, agent_id))
+        elif col.key == "status":
+            badge = palette.badge(agent.severity, short=True)
+            cells.append(SortCell(badge.plain, str(badge.style), int(agent.severity)))
+        elif col.key == "sessions":
+            value = agent.scalar("active_sessions")
+            cells.append(_right(fmt_number(value, "count"), "", value))
+        else:
+            cells.append(stat_cell(agent, col.key, thresholds, palette))
+    return cells
+
+
+def stat_cell(agent: AgentStats, key: str, thresholds: ThresholdSet, palette: Palette) -> SortCell:
+    value = agent.stat(key)
+    rule = thresholds.rule(key, agent.agent_id)
+    severity = Severity.OK
+    if rule is not None:
+        baseline = agent.scalar(f"{key}_baseline") if rule.baseline else None
+        severity = rule.severity_of(value, baseline)
+    text = fmt_number(value, unit_of(key), with_unit=False)
+    marker = f" {palette.glyph(severity)}" if severity else "  "
+    return _right(text + marker, palette.style(severity), value)
+
+
+def _right(text: str, style: str, sort_key) -> SortCell:
+    cell = SortCell(text, style, sort_key)
+    cell.justify = "right"
+    return cell
+
+
+class AgentTable(KeyedTable):
+    """Agents of the current frame, filtered by a substring of their id."""
+
+    DEFAULT_CSS = "AgentTable { height: 1fr; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.filter_text = ""
+        self.tier = 2
+        self.sort_column = "status"
+        self.sort_reverse = True
+
+    def on_mount(self) -> None:
+        self.set_columns(columns_for(self.tier))
+
+    def set_tier(self, tier: int) -> None:
+        if tier != self.tier or not self.columns_spec:
+            self.tier = tier
+            self.set_columns(columns_for(tier))
+
+    def show(self, frame: Frame, thresholds: ThresholdSet, palette: Palette) -> None:
+        needle = self.filter_text.lower()
+        wanted = {
+            agent.agent_id: agent_cells(agent, thresholds, palette, self.columns_spec)
+            for agent in frame.agents
+            if agent.agent_id is not None and needle in agent.agent_id.lower()
+        }
+        self.sync(wanted)
+
+    def cycle_sort(self) -> str:
+        """Move the sort to the next visible column; returns its key."""
+        keys = [c.key for c in self.columns_spec]
+        index = keys.index(self.sort_column) if self.sort_column in keys else -1
+        column = keys[(index + 1) % len(keys)]
+        self.set_sort(column, self.sort_reverse)
+        return column
+
+    def reverse_sort(self) -> None:
+        self.set_sort(self.sort_column, not self.sort_reverse)
+
+    def sort_by_header(self, column: str) -> None:
+        """Header click: sort by it, or flip the order when already sorted by it."""
+        if column == self.sort_column:
+            self.reverse_sort()
+        else:
+            self.set_sort(column, column in ("status",))

@@ -1,0 +1,111 @@
+"""Breach panel: active and recently resolved breaches, with the selected hint."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from voicetop.domain.model import Breach, Frame
+from voicetop.domain.text import safe_text
+from voicetop.domain.thresholds import ThresholdSet
+from voicetop.ui.format import SEVERITY_WORDS, Palette, fmt_number, since_text
+from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
+
+BREACH_COLUMNS = (
+    Column("severity", "Severity", numeric=False),
+    Column("key", "Breach", numeric=False),
+    Column("agent", "Agent", numeric=False),
+    Column("value", "Value vs threshold", numeric=False),
+    Column("since", "Since", numeric=False),
+)
+
+
+def breach_id(breach: Breach) -> str:
+    return f"{breach.key}|{breach.agent_id or ''}|{int(breach.severity)}|{breach.since:.0f}"
+
+
+def value_vs_threshold(breach: Breach, thresholds: ThresholdSet) -> str:
+    """``1340ms > 1200ms`` in the rule's unit (ms, %, MOS…)."""
+    rule = thresholds.rule(breach.key, breach.agent_id)
+    unit = "ms" if rule is None else ("count" if rule.unit == "x" else rule.unit)
+    sign = ">" if rule is None or rule.direction == "above" else "<"
+    return f"{fmt_number(breach.value, unit)} {sign} {fmt_number(breach.threshold, unit)}"
+
+
+def breach_label(breach: Breach, thresholds: ThresholdSet) -> str:
+    rule = thresholds.rule(breach.key, breach.agent_id)
+    return rule.label if rule is not None and rule.label else breach.key
+
+
+def breach_cells(
+    breach: Breach, thresholds: ThresholdSet, palette: Palette, now: float, order: int
+) -> list[SortCell]:
+    dim = "" if breach.active else "dim "
+    colour = palette.style(breach.severity) if breach.active else "dim"
+    word = SEVERITY_WORDS[breach.severity] + ("" if breach.active else " (resolved)")
+    return [
+        SortCell(f"{palette.glyph(breach.severity)} {word}", colour, order),
+        SortCell(safe_text(breach_label(breach, thresholds), 24), dim.strip()),
+        SortCell(safe_text(breach.agent_id or "fleet", 24), dim.strip()),
+        SortCell(value_vs_threshold(breach, thresholds), colour),
+        SortCell(since_text(breach.since, breach.until, now), dim.strip()),
+    ]
+
+
+class BreachTable(KeyedTable):
+    DEFAULT_CSS = "BreachTable { height: 1fr; }"
+
+    def on_mount(self) -> None:
+        self.set_columns(BREACH_COLUMNS)
+        self.sort_column = "severity"
+
+
+class BreachPanel(Vertical):
+    """Breaches of a frame (optionally of one agent) and the selected one's hint."""
+
+    def __init__(self, agent_id: str | None = None, all_agents: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.agent_id = agent_id
+        self.all_agents = all_agents
+        self.breaches: dict[str, Breach] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="panel-title", id="breach-title")
+        yield BreachTable(id="breach-table")
+        yield Static("", classes="hint", id="breach-hint")
+
+    def show(self, frame: Frame, thresholds: ThresholdSet, palette: Palette) -> None:
+        chosen = [
+            b for b in frame.breaches if self.all_agents or b.agent_id == self.agent_id
+        ]
+        self.breaches = {breach_id(b): b for b in chosen}
+        now = frame.window.end
+        table = self.query_one(BreachTable)
+        table.sync(
+            {breach_id(b): breach_cells(b, thresholds, palette, now, i) for i, b in enumerate(chosen)}
+        )
+        active = sum(1 for b in chosen if b.active)
+        title = Text(f"Breaches · {active} active", style="bold")
+        title.append(f", {len(chosen) - active} resolved in the window", style="dim")
+        self.query_one("#breach-title", Static).update(title)
+        self.show_hint()
+
+    def selected(self) -> Breach | None:
+        key = self.query_one(BreachTable).cursor_key()
+        return None if key is None else self.breaches.get(key)
+
+    def show_hint(self) -> None:
+        breach = self.selected()
+        hint = self.query_one("#breach-hint", Static)
+        if breach is None:
+            hint.update(Text("No breaches in this window.", style="dim"))
+            return
+        text = Text("Hint: ", style="bold")
+        text.append(safe_text(breach.hint or "no hint for this key", 300))
+        hint.update(text)
+
+    def on_data_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
+        event.stop()
+        self.show_hint()

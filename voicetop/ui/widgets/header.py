@@ -1,0 +1,101 @@
+"""Fleet health header: worst severity, sessions, headline latencies, badges."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from voicetop.domain.model import Frame, HealthState, Severity, SourceHealth
+from voicetop.domain.text import safe_text
+from voicetop.domain.timeparse import format_duration
+from voicetop.ui.format import Palette, clock, fmt_number
+
+
+def window_badge(frame: Frame) -> tuple[str, str]:
+    """(text, kind) for the time badge: LIVE, AT 03:12Z or REPLAY 03:12Z."""
+    if frame.mode == "live":
+        return "LIVE", "live"
+    if frame.mode == "replay":
+        return f"REPLAY {clock(frame.window.end)}", "replay"
+    return f"AT {clock(frame.window.end)}", "at"
+
+
+def health_badge(health: SourceHealth, now: float) -> str:
+    """``metrics OK``, ``metrics STALE 42s: reason`` or ``metrics ERROR: reason``."""
+    name = safe_text(health.name, 20)
+    reason = safe_text(health.message, 60)
+    if health.state is HealthState.OK:
+        return f"{name} OK"
+    if health.state is HealthState.STALE:
+        age = health.age(health.checked_at if health.checked_at is not None else now)
+        age_text = f" {format_duration(age)}" if age is not None else ""
+        return f"{name} STALE{age_text}" + (f": {reason}" if reason else "")
+    return f"{name} ERROR" + (f": {reason}" if reason else "")
+
+
+def fleet_sessions(frame: Frame) -> tuple[float | None, float | None]:
+    """Active sessions and capacity for the fleet (summing agents if needed)."""
+    active = frame.fleet.scalar("active_sessions")
+    capacity = frame.fleet.scalar("max_sessions")
+    if active is None:
+        values = [a.scalar("active_sessions") for a in frame.agents]
+        active = sum(v for v in values if v is not None) if any(v is not None for v in values) else None
+    if capacity is None:
+        values = [a.scalar("max_sessions") for a in frame.agents]
+        capacity = sum(v for v in values if v is not None) if any(v is not None for v in values) else None
+    return active, capacity
+
+
+def header_text(frame: Frame | None, palette: Palette, *, paused: bool, width: int = 160) -> Text:
+    """Two lines of header; the second carries the source health badges."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if width >= 100 or frame is None:
+        text.append(" voicetop ", style="bold reverse")
+    if frame is None:
+        text.append("  waiting for the first poll…")
+        return text
+    text.append(" ")
+    text.append_text(palette.badge(frame.worst))
+    badge, kind = window_badge(frame)
+    text.append("  ")
+    text.append(f" {badge} ", style="bold reverse" if kind != "live" else "bold")
+    if paused:
+        text.append(" ")
+        text.append(" PAUSED ", style=f"bold reverse {palette.warning}")
+    text.append("  ctx " if width >= 100 else " ")
+    text.append(safe_text(frame.context, 24), style="bold")
+    active, capacity = fleet_sessions(frame)
+    text.append("  sess " if width >= 100 else " sess ")
+    text.append(f"{fmt_number(active, 'count')}/{fmt_number(capacity, 'count')}", style="bold")
+    ttft = frame.fleet.stage_value("ttft", "p99")
+    e2e90 = frame.fleet.stage_value("e2e", "p90")
+    e2e99 = frame.fleet.stage_value("e2e", "p99")
+    text.append("  TTFT99 ")
+    text.append(fmt_number(ttft, "ms"), style="bold")
+    text.append("  E2E90/99 ")
+    text.append(f"{fmt_number(e2e90, 'ms', False)}/{fmt_number(e2e99, 'ms')}", style="bold")
+    text.append("\n")
+    active_breaches = frame.active_breaches()
+    crit = sum(1 for b in active_breaches if b.severity is Severity.CRITICAL)
+    warn = sum(1 for b in active_breaches if b.severity is Severity.WARNING)
+    text.append(f" {palette.glyph(Severity.CRITICAL)} {crit} critical", style=palette.style(Severity.CRITICAL) if crit else "dim")
+    text.append(f"  {palette.glyph(Severity.WARNING)} {warn} warning", style=palette.style(Severity.WARNING) if warn else "dim")
+    text.append(f"  window {format_duration(frame.window.duration)}→{clock(frame.window.end)}", style="dim")
+    for health in frame.health:
+        state = health.state
+        style = "" if state is HealthState.OK else palette.style(
+            Severity.WARNING if state is HealthState.STALE else Severity.CRITICAL
+        )
+        text.append("  [")
+        text.append(health_badge(health, frame.created_at), style=style or "bold")
+        text.append("]")
+    return text
+
+
+class FleetHeader(Static):
+    """Renders :func:`header_text` for the latest frame."""
+
+    DEFAULT_CSS = "FleetHeader { height: 2; }"
+
+    def show(self, frame: Frame | None, palette: Palette, paused: bool) -> None:
+        self.update(header_text(frame, palette, paused=paused, width=self.size.width))

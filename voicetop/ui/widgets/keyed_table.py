@@ -1,0 +1,165 @@
+"""A DataTable that is updated in place by row key, never cleared and refilled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
+
+
+class SortCell(Text):
+    """A table cell that remembers a sortable value and the row it belongs to."""
+
+    def __init__(self, text: str = "", style: str = "", sort_key: Any = None) -> None:
+        super().__init__(text, style=style, no_wrap=True, overflow="ellipsis", end="")
+        self.sort_key = sort_key
+        self.row_key: str = ""
+
+    def signature(self) -> tuple:
+        """What decides whether a repaint is needed."""
+        spans = tuple((s.start, s.end, str(s.style)) for s in self.spans)
+        return (self.plain, str(self.style), spans, self.sort_key)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int | None = None
+    numeric: bool = True
+
+
+@dataclass
+class SyncStats:
+    """What one :meth:`KeyedTable.sync` call changed (for tests and tuning)."""
+
+    added: int = 0
+    removed: int = 0
+    updated_cells: int = 0
+    resorted: bool = False
+
+
+def _order_key(value: Any, reverse: bool) -> tuple:
+    """Missing values sort last in either direction."""
+    return (value is None) != reverse, value if value is not None else 0
+
+
+class KeyedTable(DataTable):
+    """Rows identified by stable string keys; only changed cells are written.
+
+    Subclasses set the columns with :meth:`set_columns`; :meth:`sync` takes the
+    wanted rows and adds, removes and updates in place, re-sorting only when the
+    order changes, with the cursor kept on the same row key.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("cursor_type", "row")
+        kwargs.setdefault("zebra_stripes", False)
+        super().__init__(**kwargs)
+        self.columns_spec: tuple[Column, ...] = ()
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+        self.tie_break: Callable[[str], Any] = lambda key: key
+        self.last_sync = SyncStats()
+
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """(Re)define the columns; existing rows are kept by key."""
+        if tuple(columns) == self.columns_spec:
+            return
+        rows = {str(rk.value): list(self.get_row(rk)) for rk in self.rows}
+        old_keys = [c.key for c in self.columns_spec]
+        cursor = self.cursor_key()
+        self.clear(columns=True)
+        self.columns_spec = tuple(columns)
+        for col in self.columns_spec:
+            self.add_column(Text(col.label, justify="right" if col.numeric else "left"), key=col.key, width=col.width)
+        for key, cells in rows.items():
+            by_col = dict(zip(old_keys, cells))
+            new_cells = [by_col.get(c.key) or SortCell() for c in self.columns_spec]
+            for cell in new_cells:
+                cell.row_key = key
+            self.add_row(*new_cells, key=key)
+        self._restore_order(cursor)
+
+    def cursor_key(self) -> str | None:
+        """Row key under the cursor, or None when the table is empty."""
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except Exception:
+            return None
+        return None if row_key.value is None else str(row_key.value)
+
+    def row_keys(self) -> list[str]:
+        """Row keys in display order."""
+        return [str(row.key.value) for row in self.ordered_rows]
+
+    def row_key_object(self, key: str) -> RowKey | None:
+        for row_key in self.rows:
+            if row_key.value == key:
+                return row_key
+        return None
+
+    def sync(self, wanted: Mapping[str, Sequence[SortCell]]) -> SyncStats:
+        """Make the table show ``wanted`` (row key → cells in column order)."""
+        stats = SyncStats()
+        cursor = self.cursor_key()
+        present = {str(rk.value): rk for rk in self.rows}
+        for key in [k for k in present if k not in wanted]:
+            self.remove_row(present.pop(key))
+            stats.removed += 1
+        col_keys = [c.key for c in self.columns_spec]
+        for key, cells in wanted.items():
+            for cell in cells:
+                if isinstance(cell, SortCell):
+                    cell.row_key = key
+            if key not in present:
+                self.add_row(*cells, key=key)
+                stats.added += 1
+                continue
+            current = self.get_row(present[key])
+            for col_key, old, new in zip(col_keys, current, cells):
+                if _signature(old) != _signature(new):
+                    self.update_cell(present[key], col_key, new)
+                    stats.updated_cells += 1
+        stats.resorted = self._restore_order(cursor)
+        self.last_sync = stats
+        return stats
+
+    def set_sort(self, column: str | None, reverse: bool) -> None:
+        self.sort_column, self.sort_reverse = column, reverse
+        self._restore_order(self.cursor_key())
+
+    def _wanted_order(self) -> list[str]:
+        keys = [str(rk.value) for rk in self.rows]
+        if self.sort_column is None or self.sort_column not in [c.key for c in self.columns_spec]:
+            return sorted(keys, key=self.tie_break)
+        col = self.sort_column
+        values = {k: getattr(self.get_cell(k, col), "sort_key", None) for k in keys}
+        keys.sort(key=self.tie_break)
+        return sorted(keys, key=lambda k: _order_key(values[k], self.sort_reverse), reverse=self.sort_reverse)
+
+    def _restore_order(self, cursor: str | None) -> bool:
+        """Re-sort if the display order differs; keep the cursor on its row."""
+        wanted = self._wanted_order()
+        resorted = False
+        if wanted != self.row_keys() and self.columns_spec:
+            position = {k: i for i, k in enumerate(wanted)}
+            first = self.columns_spec[0].key
+            self.sort(first, key=lambda cell: position[cell.row_key])
+            resorted = True
+        if cursor is not None and cursor in wanted:
+            index = wanted.index(cursor)
+            if index != self.cursor_row:
+                self.move_cursor(row=index, animate=False, scroll=False)
+        return resorted
+
+
+def _signature(cell: Any) -> tuple:
+    if isinstance(cell, SortCell):
+        return cell.signature()
+    return (str(cell),)

@@ -1,0 +1,95 @@
+"""Per-stage sparklines (p50/p90/p99) with thresholds and breach glyphs."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Sparkline, Static
+
+from voicetop.domain.model import STAGE_LABELS, STAGES, AgentStats, Severity, stage_stat_key
+from voicetop.domain.text import safe_text
+from voicetop.domain.thresholds import ThresholdSet
+from voicetop.ui.format import Palette, fmt_number
+
+SPARK_QUANTILES: tuple[str, ...] = ("p50", "p90", "p99")
+
+
+def value_label(
+    agent: AgentStats, stage: str, quantile: str, thresholds: ThresholdSet, palette: Palette
+) -> tuple[Text, Severity]:
+    """``p99 1340ms ✖>1200``: current value, and the threshold if the key has one."""
+    key = stage_stat_key(stage, quantile)
+    value = agent.stage_value(stage, quantile)
+    rule = thresholds.rule(key, agent.agent_id)
+    text = Text(f"{quantile} {fmt_number(value, 'ms')}", no_wrap=True, overflow="ellipsis")
+    severity = Severity.OK
+    if rule is not None:
+        severity = rule.severity_of(value)
+        limit = rule.limit(max(severity, Severity.WARNING))
+        mark = palette.glyph(severity) if severity else " "
+        sign = ">" if rule.direction == "above" else "<"
+        text.append(f" {mark}{sign}{fmt_number(limit, 'ms', False)}", style=palette.style(severity) or "dim")
+        if severity:
+            text.stylize(palette.style(severity), 0, len(quantile) + 1 + len(fmt_number(value, "ms")))
+    return text, severity
+
+
+class StageRow(Horizontal):
+    """One stage: its name, then a sparkline and value per quantile."""
+
+    def __init__(self, stage: str, spark_height: int = 1) -> None:
+        super().__init__(classes="stage-row")
+        self.stage = stage
+        self.spark_height = spark_height
+        self._data: dict[str, tuple[float, ...]] = {}
+        self._labels: dict[str, tuple] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Label(STAGE_LABELS[self.stage], classes="stage-name")
+        for quantile in SPARK_QUANTILES:
+            with Horizontal(classes=f"spark-cell q-{quantile}"):
+                yield Sparkline([], id=f"spark-{self.stage}-{quantile}")
+                yield Static("", id=f"val-{self.stage}-{quantile}", classes="spark-value")
+
+    def show(self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette) -> None:
+        for quantile in SPARK_QUANTILES:
+            series = agent.series.get(stage_stat_key(self.stage, quantile))
+            data = series.finite_values() if series is not None else ()
+            spark = self.query_one(f"#spark-{self.stage}-{quantile}", Sparkline)
+            if self._data.get(quantile) != data:
+                self._data[quantile] = data
+                spark.data = list(data)
+            text, severity = value_label(agent, self.stage, quantile, thresholds, palette)
+            spark.set_class(severity is Severity.WARNING, "-warning")
+            spark.set_class(severity is Severity.CRITICAL, "-critical")
+            signature = (text.plain, tuple(str(s.style) for s in text.spans))
+            if self._labels.get(quantile) != signature:
+                self._labels[quantile] = signature
+                self.query_one(f"#val-{self.stage}-{quantile}", Static).update(text)
+
+
+class StageSparks(Vertical):
+    """Sparklines of every stage for one agent or the fleet."""
+
+    def __init__(self, spark_height: int = 1, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.spark_height = spark_height
+        self.subject: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="panel-title", id="sparks-title")
+        for stage in STAGES:
+            yield StageRow(stage, self.spark_height)
+
+    def show(self, agent: AgentStats | None, thresholds: ThresholdSet, palette: Palette) -> None:
+        title = self.query_one("#sparks-title", Static)
+        if agent is None:
+            title.update(Text("Stages: no data", style="dim"))
+            return
+        name = "fleet" if agent.agent_id is None else safe_text(agent.agent_id, 40)
+        heading = Text(f"Stages · {name}", style="bold")
+        heading.append("  p50 / p90 / p99 latency over the window, thresholds after the value", style="dim")
+        title.update(heading)
+        for row in self.query(StageRow):
+            row.show(agent, thresholds, palette)
