@@ -1,0 +1,460 @@
+"""Metric profiles: which PromQL computes each stat key.
+
+The builtin ``seed`` profile follows the metric contract in DESIGN.md §2.  The
+trace profile names ``livekit`` and ``pipecat`` use the same metric naming
+(those frameworks export little to Prometheus).  A user profile is a TOML
+file that extends a builtin one::
+
+    [profile]
+    name = "mine"
+    extends = "seed"            # builtin to start from
+    agent_label = "service"     # label that identifies an agent (default agent_id)
+    rate_window = "5m"          # range of rate() for latency and ratios
+    session_window = "15m"      # range for per-session ratios (sessions are rare events)
+    baseline_range = "7d"       # baselines: avg_over_time(expr[baseline_range:baseline_step])
+    baseline_step = "1h"
+    success_outcome = "success" # outcome label value of a successful tool call
+    max_agents = 500            # topk() limit on per-agent series
+    traces = "livekit"          # span profile for the trace source (default seed)
+
+    [labels]                    # other label names: outcome, component
+    component = "stage"
+
+    [metrics]                   # rename a metric; scale multiplies the stats it feeds
+    ttft = { name = "llm_ttft_seconds", scale = 1000 }   # histogram in seconds -> ms
+    wer = { name = "asr_wer_percent", scale = 0.01 }     # percent -> ratio
+    turns = "agent_turns_total"
+
+    [promql]                    # raw PromQL per stat key (must keep the agent label)
+    wer = 'avg by (service) (asr_wer_percent) / 100'
+    mos = { agent = 'avg by (service) (mos)', fleet = 'avg(mos)' }
+    ttft = 'histogram_quantile($q, sum by (le, service) (rate(x_bucket[5m])))'  # $q = quantile
+    rtf = ''                    # empty: this stat is not available
+
+Histogram roles (``stt eou ttft llm tts e2e session_turns``) take the base
+name (``_bucket``/``_sum``/``_count`` are appended).  Every error names the
+offending key.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from voicetop.domain.model import BASELINE_STATS, QUANTILES, STAGES, all_stat_keys, stage_stat_key
+from voicetop.domain.timeparse import parse_duration
+
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+HISTOGRAM_ROLES: tuple[str, ...] = STAGES + ("session_turns",)
+
+#: Metric roles of the seed contract (DESIGN.md §2), role -> default name.
+SEED_METRICS: Mapping[str, str] = {
+    "ttft": "livekit_llm_ttft_ms",
+    "llm": "livekit_llm_duration_ms",
+    "stt": "livekit_stt_duration_ms",
+    "tts": "livekit_tts_ttfb_ms",
+    "eou": "livekit_eou_delay_ms",
+    "e2e": "livekit_e2e_latency_ms",
+    "turns": "livekit_conversation_turns_total",
+    "interruptions": "livekit_interruptions_total",
+    "tool_calls": "livekit_tool_calls_total",
+    "requests": "livekit_requests_total",
+    "errors": "livekit_errors_total",
+    "wer": "livekit_asr_wer",
+    "mos": "livekit_tts_mos",
+    "rtf": "livekit_stt_rtf",
+    "active_sessions": "livekit_active_sessions",
+    "max_sessions": "livekit_max_sessions",
+    "sessions_completed": "livekit_sessions_completed_total",
+    "session_turns": "livekit_session_turns",
+    "tokens": "livekit_tokens_consumed_total",
+    "tts_characters": "livekit_tts_characters_total",
+    "session_cost": "livekit_session_cost_usd_total",
+}
+
+#: Scalar stat -> PromQL template.  ``{by}`` is ``by (agent)`` or empty (fleet),
+#: ``{rw}``/``{sw}`` the rate/session windows, other names are metric roles or labels.
+SCALAR_TEMPLATES: Mapping[str, str] = {
+    "wer": "avg {by} ({wer})",
+    "mos": "avg {by} ({mos})",
+    "rtf": "avg {by} ({rtf})",
+    "interruption_rate": (
+        "(sum {by} (rate({interruptions}[{rw}])) or sum {by} (rate({turns}[{rw}])) * 0)"
+        " / sum {by} (rate({turns}[{rw}]))"
+    ),
+    "tool_success_rate": (
+        "(sum {by} (rate({tool_calls}{{{outcome}=\"{success}\"}}[{rw}]))"
+        " or sum {by} (rate({tool_calls}[{rw}])) * 0)"
+        " / sum {by} (rate({tool_calls}[{rw}]))"
+    ),
+    "error_rate": (
+        "(sum {by} (rate({errors}[{rw}])) or sum {by} (rate({requests}[{rw}])) * 0)"
+        " / sum {by} (rate({requests}[{rw}]))"
+    ),
+    "active_sessions": "sum {by} ({active_sessions})",
+    "max_sessions": "sum {by} ({max_sessions})",
+    "capacity": "sum {by} ({active_sessions}) / sum {by} ({max_sessions})",
+    "turns_per_session": (
+        "sum {by} (rate({session_turns}_sum[{sw}])) / sum {by} (rate({session_turns}_count[{sw}]))"
+    ),
+    "tokens_per_session": (
+        "sum {by} (rate({tokens}[{sw}])) / sum {by} (rate({sessions_completed}[{sw}]))"
+    ),
+    "cost_per_session": (
+        "sum {by} (rate({session_cost}[{sw}])) / sum {by} (rate({sessions_completed}[{sw}]))"
+    ),
+    "tts_chars_per_turn": "sum {by} (rate({tts_characters}[{rw}])) / sum {by} (rate({turns}[{rw}]))",
+    "turn_rate": "sum {by} (rate({turns}[{rw}]))",
+}
+
+#: Per-component error rate: published as ``error_rate_<component>`` stats.
+COMPONENT_ERROR_TEMPLATE = (
+    "(sum {by} (rate({errors}[{rw}])) or sum {by} (rate({requests}[{rw}])) * 0)"
+    " / sum {by} (rate({requests}[{rw}]))"
+)
+COMPONENT_ERROR_PREFIX = "error_rate_"
+
+#: The metric role whose ``scale`` applies to a stat (other roles cancel out in ratios).
+SCALED_BY: Mapping[str, str] = {
+    **{stage: stage for stage in STAGES},
+    "wer": "wer",
+    "mos": "mos",
+    "rtf": "rtf",
+    "turns_per_session": "session_turns",
+    "tokens_per_session": "tokens",
+    "cost_per_session": "session_cost",
+    "tts_chars_per_turn": "tts_characters",
+}
+
+_PROFILE_KEYS = {
+    "name", "extends", "agent_label", "rate_window", "session_window", "baseline_range",
+    "baseline_step", "success_outcome", "max_agents", "traces",
+}
+_LABEL_KEYS = {"outcome", "component"}
+_TOP_KEYS = {"profile", "labels", "metrics", "promql"}
+_PROMQL_KEYS = set(all_stat_keys()) | set(STAGES)
+TRACE_PROFILE_NAMES = ("seed", "livekit", "pipecat")
+
+
+class ProfileError(ValueError):
+    """A bad profile; the message names the file and the offending key."""
+
+
+@dataclass(frozen=True)
+class MetricRef:
+    """A metric's name and the factor applied to the stats it feeds."""
+
+    name: str
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class RawQuery:
+    """User PromQL for one stat: per agent (keeps the agent label) and fleet-wide."""
+
+    agent: str | None
+    fleet: str | None = None
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class StatExpr:
+    """The final PromQL of one stat key, per agent and for the fleet (None: absent)."""
+
+    key: str
+    agent: str | None
+    fleet: str | None
+    split_label: str | None = None  # publish one stat per value of this label
+
+
+@dataclass(frozen=True)
+class MetricProfile:
+    """How stat keys map to PromQL for one naming convention."""
+
+    name: str = "seed"
+    agent_label: str = "agent_id"
+    labels: Mapping[str, str] = field(default_factory=lambda: {"outcome": "outcome", "component": "component"})
+    metrics: Mapping[str, MetricRef] = field(
+        default_factory=lambda: {role: MetricRef(name) for role, name in SEED_METRICS.items()}
+    )
+    promql: Mapping[str, RawQuery] = field(default_factory=dict)
+    rate_window: float = 300.0
+    session_window: float = 900.0
+    baseline_range: float = 7 * 86400.0
+    baseline_step: float = 3600.0
+    success_outcome: str = "success"
+    max_agents: int = 500
+    traces: str = "seed"
+    source: str = "builtin"
+
+    # -- PromQL -----------------------------------------------------------
+    def _by(self, *extra: str) -> tuple[str, str]:
+        agent = ", ".join((self.agent_label,) + extra)
+        fleet = f"by ({', '.join(extra)})" if extra else ""
+        return f"by ({agent})", fleet
+
+    def _fill(self, template: str, by: str) -> str:
+        names = {role: ref.name for role, ref in self.metrics.items()}
+        return template.format(
+            by=by,
+            rw=_promql_duration(self.rate_window),
+            sw=_promql_duration(self.session_window),
+            outcome=self.labels["outcome"],
+            success=self.success_outcome.replace("\\", "\\\\").replace('"', '\\"'),
+            **names,
+        )
+
+    def quantile_expr(self, stage: str, q: float, fleet: bool) -> str | None:
+        """``histogram_quantile(q, sum by (le, agent) (rate(X_bucket[5m])))`` (scaled)."""
+        raw = self.promql.get(stage)
+        if raw is not None:
+            text = raw.fleet if fleet else raw.agent
+            return None if not text else _scaled(text.replace("$q", repr(q)), raw.scale)
+        ref = self.metrics[stage]
+        group = "le" if fleet else f"le, {self.agent_label}"
+        expr = (
+            f"histogram_quantile({q!r}, sum by ({group}) "
+            f"(rate({ref.name}_bucket[{_promql_duration(self.rate_window)}])))"
+        )
+        return _scaled(expr, ref.scale)
+
+    def stat_expr(self, key: str) -> StatExpr | None:
+        """PromQL of one stat key (stage quantile, scalar or baseline); None when disabled."""
+        if key in self.promql:
+            raw = self.promql[key]
+            return StatExpr(key, _scaled_or_none(raw.agent, raw.scale), _scaled_or_none(raw.fleet, raw.scale))
+        stage, _, quantile = key.rpartition("_")
+        if stage in STAGES and quantile in dict(QUANTILES):
+            q = dict(QUANTILES)[quantile]
+            return StatExpr(key, self.quantile_expr(stage, q, False), self.quantile_expr(stage, q, True))
+        if key.endswith("_baseline") and key[: -len("_baseline")] in BASELINE_STATS:
+            base = self.stat_expr(key[: -len("_baseline")])
+            if base is None:
+                return None
+            return StatExpr(key, self._baseline(base.agent), self._baseline(base.fleet))
+        template = SCALAR_TEMPLATES.get(key)
+        if template is None:
+            return None
+        by_agent, by_fleet = self._by()
+        scale = self._scale_for(key)
+        return StatExpr(
+            key, _scaled(self._fill(template, by_agent), scale), _scaled(self._fill(template, by_fleet), scale)
+        )
+
+    def component_error_expr(self) -> StatExpr | None:
+        """Error rate per component, split into ``error_rate_<component>`` stats."""
+        if "error_rate" in self.promql:
+            return None
+        component = self.labels["component"]
+        by_agent, by_fleet = self._by(component)
+        return StatExpr(
+            COMPONENT_ERROR_PREFIX,
+            self._fill(COMPONENT_ERROR_TEMPLATE, by_agent),
+            self._fill(COMPONENT_ERROR_TEMPLATE, by_fleet),
+            split_label=component,
+        )
+
+    def _baseline(self, expr: str | None) -> str | None:
+        if expr is None:
+            return None
+        window = f"{_promql_duration(self.baseline_range)}:{_promql_duration(self.baseline_step)}"
+        return f"avg_over_time(({expr})[{window}])"
+
+    def _scale_for(self, key: str) -> float:
+        role = SCALED_BY.get(key)
+        return self.metrics[role].scale if role else 1.0
+
+    def stat_keys(self) -> tuple[str, ...]:
+        """The stat keys this profile defines."""
+        return tuple(k for k in all_stat_keys() if self.stat_expr(k) is not None)
+
+
+def _promql_duration(seconds: float) -> str:
+    """Shortest PromQL duration literal: ``5m``, ``7d``, ``90s``, ``1500ms``."""
+    if seconds != int(seconds):
+        return f"{int(round(seconds * 1000))}ms"
+    whole = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
+def _scaled(expr: str, scale: float) -> str:
+    return expr if scale == 1.0 else f"({expr}) * {scale!r}"
+
+
+def _scaled_or_none(expr: str | None, scale: float) -> str | None:
+    return _scaled(expr, scale) if expr else None
+
+
+SEED = MetricProfile()
+
+BUILTIN_PROFILES: Mapping[str, MetricProfile] = {
+    "seed": SEED,
+    # livekit-agents and Pipecat export (almost) no latency metrics: their span
+    # profiles differ, their metric naming is the seed contract.
+    "livekit": replace(SEED, name="livekit", traces="livekit"),
+    "pipecat": replace(SEED, name="pipecat", traces="pipecat"),
+}
+
+
+# -- TOML ---------------------------------------------------------------------
+class _Reader:
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, key: str, problem: str) -> ProfileError:
+        return ProfileError(f"profile {self.where}: key '{key}': {problem}")
+
+    def table(self, value: Any, key: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(key, "expected a table")
+        return value
+
+    def string(self, value: Any, key: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, "expected a string")
+        return value
+
+    def keys(self, data: Mapping, allowed: set[str], prefix: str) -> None:
+        for key in data:
+            if key not in allowed:
+                raise self.fail(f"{prefix}.{key}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+    def name(self, value: Any, key: str, pattern: re.Pattern, what: str) -> str:
+        text = self.string(value, key).strip()
+        if not pattern.match(text):
+            raise self.fail(key, f"not a valid {what}: {text!r}")
+        return text
+
+    def duration(self, value: Any, key: str) -> float:
+        try:
+            seconds = parse_duration(value)
+        except (TypeError, ValueError) as exc:
+            raise self.fail(key, str(exc)) from None
+        if seconds <= 0:
+            raise self.fail(key, "must be positive")
+        return seconds
+
+    def scale(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(key, "expected a number")
+        if not math.isfinite(value) or value == 0:
+            raise self.fail(key, "must be a finite, non-zero number")
+        return float(value)
+
+
+def _metric_ref(reader: _Reader, value: Any, key: str) -> MetricRef:
+    if isinstance(value, str):
+        data: dict = {"name": value}
+    else:
+        data = reader.table(value, key)
+        reader.keys(data, {"name", "scale"}, key)
+    if "name" not in data:
+        raise reader.fail(key, "missing 'name'")
+    name = reader.name(data["name"], f"{key}.name", _METRIC_NAME, "metric name")
+    role = key.split(".")[-1]
+    if role in HISTOGRAM_ROLES and name.endswith("_bucket"):
+        name = name[: -len("_bucket")]
+    scale = reader.scale(data["scale"], f"{key}.scale") if "scale" in data else 1.0
+    if scale != 1.0 and role not in SCALED_BY.values():
+        raise reader.fail(f"{key}.scale", "this metric only appears in ratios; a scale would cancel out")
+    return MetricRef(name, scale)
+
+
+def _raw_query(reader: _Reader, value: Any, key: str) -> RawQuery:
+    if isinstance(value, str):
+        return RawQuery(agent=value.strip() or None)
+    data = reader.table(value, key)
+    reader.keys(data, {"agent", "fleet", "scale"}, key)
+    agent = reader.string(data.get("agent", ""), f"{key}.agent").strip() or None
+    fleet = reader.string(data.get("fleet", ""), f"{key}.fleet").strip() or None
+    scale = reader.scale(data["scale"], f"{key}.scale") if "scale" in data else 1.0
+    return RawQuery(agent, fleet, scale)
+
+
+def parse_profile(text: str, where: str = "<text>") -> MetricProfile:
+    """Parse a TOML metric profile; errors name the file and key."""
+    reader = _Reader(where)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"profile {where}: invalid TOML: {exc}") from None
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise reader.fail(key, f"unknown section (expected one of: {', '.join(sorted(_TOP_KEYS))})")
+    head = reader.table(data.get("profile", {}), "profile")
+    reader.keys(head, _PROFILE_KEYS, "profile")
+    base_name = reader.string(head.get("extends", "seed"), "profile.extends")
+    if base_name not in BUILTIN_PROFILES:
+        raise reader.fail("profile.extends", f"no builtin profile {base_name!r} (known: {', '.join(BUILTIN_PROFILES)})")
+    base = BUILTIN_PROFILES[base_name]
+    changes: dict[str, Any] = {"source": where, "name": reader.string(head.get("name", Path(where).stem), "profile.name")}
+    if "agent_label" in head:
+        changes["agent_label"] = reader.name(head["agent_label"], "profile.agent_label", _LABEL_NAME, "label name")
+    for key in ("rate_window", "session_window", "baseline_range", "baseline_step"):
+        if key in head:
+            changes[key] = reader.duration(head[key], f"profile.{key}")
+    if "success_outcome" in head:
+        changes["success_outcome"] = reader.string(head["success_outcome"], "profile.success_outcome")
+    if "max_agents" in head:
+        value = head["max_agents"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise reader.fail("profile.max_agents", "expected a positive integer")
+        changes["max_agents"] = value
+    if "traces" in head:
+        traces = reader.string(head["traces"], "profile.traces")
+        if traces not in TRACE_PROFILE_NAMES:
+            raise reader.fail("profile.traces", f"expected one of: {', '.join(TRACE_PROFILE_NAMES)}")
+        changes["traces"] = traces
+    labels = dict(base.labels)
+    label_table = reader.table(data.get("labels", {}), "labels")
+    reader.keys(label_table, _LABEL_KEYS, "labels")
+    for key, value in label_table.items():
+        labels[key] = reader.name(value, f"labels.{key}", _LABEL_NAME, "label name")
+    changes["labels"] = labels
+    metrics = dict(base.metrics)
+    metric_table = reader.table(data.get("metrics", {}), "metrics")
+    reader.keys(metric_table, set(SEED_METRICS), "metrics")
+    for role, value in metric_table.items():
+        metrics[role] = _metric_ref(reader, value, f"metrics.{role}")
+    changes["metrics"] = metrics
+    promql = dict(base.promql)
+    promql_table = reader.table(data.get("promql", {}), "promql")
+    reader.keys(promql_table, _PROMQL_KEYS, "promql")
+    for key, value in promql_table.items():
+        promql[key] = _raw_query(reader, value, f"promql.{key}")
+    changes["promql"] = promql
+    return replace(base, **changes)
+
+
+def load_profile(name_or_path: str) -> MetricProfile:
+    """A builtin profile by name, or a TOML profile file by path."""
+    if name_or_path in BUILTIN_PROFILES:
+        return BUILTIN_PROFILES[name_or_path]
+    path = Path(name_or_path).expanduser()
+    if not path.suffix and not path.exists():
+        raise ProfileError(
+            f"profile: key 'profile': no builtin profile {name_or_path!r} "
+            f"(known: {', '.join(BUILTIN_PROFILES)}) and no such file"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProfileError(f"profile {path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"profile {path}: cannot read: {exc}") from None
+    return parse_profile(text, str(path))
+
+
+__all__ = [
+    "BUILTIN_PROFILES", "MetricProfile", "MetricRef", "ProfileError", "RawQuery", "SEED",
+    "StatExpr", "load_profile", "parse_profile", "stage_stat_key",
+]

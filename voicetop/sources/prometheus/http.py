@@ -1,0 +1,138 @@
+"""The HTTP side: a prometheus-api-client connection with auth, and clear failure reasons.
+
+A ``requests`` response hook rejects anything that is not a 200 JSON body
+*before* prometheus-api-client parses it, so every failure becomes a
+:class:`~voicetop.sources.base.SourceError` with a one-line reason such as
+``HTTP 503 from prometheus: Service Unavailable`` or ``not a Prometheus API
+response (HTML page)``.  Messages never contain credentials or raw bodies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from http import HTTPStatus
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.util.retry import Retry
+
+from voicetop.sources.auth import ResolvedAuth, redacted_url
+from voicetop.sources.base import SourceError
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+MAX_REASON = 200
+
+
+class ResponseProblem(SourceError):
+    """The server answered, but not with a usable API response."""
+
+
+def one_line(text: str, limit: int = MAX_REASON) -> str:
+    """Collapse control characters and cut to ``limit`` characters."""
+    flat = _CONTROL.sub(" ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _api_error(body: bytes) -> str | None:
+    """``errorType: error`` from a Prometheus JSON error body, if it is one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(data, dict) and data.get("status") == "error":
+        kind = data.get("errorType") or "error"
+        return one_line(f"{kind}: {data.get('error', '')}")
+    return None
+
+
+def _body_kind(body: bytes) -> str:
+    head = body[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head or b"<body" in head:
+        return "HTML page"
+    if not head:
+        return "empty body"
+    return "not JSON"
+
+
+def describe_status(status: int, body: bytes, server: str = "prometheus") -> str:
+    """One-line reason for a non-200 answer."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "unexpected status"
+    reason = f"HTTP {status} from {server}: {phrase}"
+    detail = _api_error(body)
+    if detail:
+        reason += f" ({detail})"
+    if status in (401, 403):
+        reason += " — check the token, basic auth or tenant"
+    return one_line(reason, MAX_REASON + 60)
+
+
+def check_response(response: requests.Response, *args, **kwargs) -> requests.Response:
+    """requests hook: raise ResponseProblem unless this is a 200 JSON API answer."""
+    body = response.content or b""
+    if response.status_code != 200:
+        raise ResponseProblem(describe_status(response.status_code, body))
+    if not body.lstrip().startswith(b"{"):
+        raise ResponseProblem(f"not a Prometheus API response ({_body_kind(body)})")
+    return response
+
+
+def describe_exception(exc: BaseException, url: str, timeout: float) -> str:
+    """A short, credential-free reason for a failed request."""
+    where = redacted_url(url)
+    if isinstance(exc, SourceError):
+        return str(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        text = str(exc)
+        detail = "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in text else "handshake failed"
+        return f"TLS error talking to {where}: {detail}"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"prometheus at {where} did not answer within {timeout:g}s"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc).lower()
+        if "refused" in text:
+            detail = "connection refused"
+        elif "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
+            detail = "host not found"
+        elif "reset" in text or "aborted" in text or "remotedisconnected" in text:
+            detail = "connection reset"
+        else:
+            detail = "connection failed"
+        return f"cannot reach prometheus at {where}: {detail}"
+    if isinstance(exc, (ValueError, KeyError, TypeError)):
+        return "not a Prometheus API response (unexpected JSON)"
+    if isinstance(exc, PrometheusApiClientException):
+        match = re.match(r"HTTP Status Code (\d+)", str(exc))
+        if match:
+            return describe_status(int(match.group(1)), b"")
+    if isinstance(exc, requests.exceptions.RequestException):
+        return f"request to prometheus at {where} failed: {type(exc).__name__}"
+    return f"prometheus query failed: {type(exc).__name__}"
+
+
+def make_client(url: str, auth: ResolvedAuth, pool_size: int) -> PrometheusConnect:
+    """A PrometheusConnect with our session: auth headers, TLS, no silent retries.
+
+    The poller owns retrying (with jittered backoff), so the client never
+    retries by itself; a refresh against a dead server fails fast.
+    """
+    session = requests.Session()
+    session.headers.update(dict(auth.headers))
+    session.verify = auth.verify
+    session.cert = auth.cert
+    session.hooks["response"].append(check_response)
+    client = PrometheusConnect(
+        url=url.rstrip("/"),
+        session=session,
+        retry=Retry(total=0, raise_on_status=False),
+        timeout=auth.timeout,
+    )
+    adapter = requests.adapters.HTTPAdapter(
+        max_retries=Retry(total=0, raise_on_status=False), pool_maxsize=pool_size
+    )
+    session.mount(client.url, adapter)
+    return client

@@ -1,0 +1,195 @@
+"""PrometheusSource: fills MetricsResults from any Prometheus-compatible API.
+
+Works against Prometheus, VictoriaMetrics, Thanos and Mimir (``/api/v1``).
+The panel queries of a refresh run concurrently on a small thread pool, so a
+refresh takes about as long as the slowest query.  When some queries fail,
+their stats are listed in ``MetricsResult.errors`` and keep showing their last
+good series (marked with its age); when all fail, ``fetch`` raises
+:class:`SourceError`.  Call it from a worker thread (the poller does).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from voicetop.config import Connection
+from voicetop.domain.model import Alert, MetricsResult, Series, Window
+from voicetop.domain.timeparse import format_duration, parse_time
+from voicetop.profiles.metrics import SEED, MetricProfile
+from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth
+from voicetop.sources.base import SourceError
+from voicetop.sources.prometheus.http import describe_exception, make_client, one_line
+from voicetop.sources.prometheus.queries import PanelQuery, parse_matrix, plan_queries
+
+MAX_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class _Good:
+    """The last good answer of one panel query."""
+
+    fetched_at: float
+    series: dict[str, dict[str | None, Series]]
+
+
+class PrometheusSource:
+    """A :class:`~voicetop.sources.base.MetricsSource` over the Prometheus HTTP API."""
+
+    name = "prometheus"
+
+    def __init__(
+        self,
+        connection: Connection,
+        profile: MetricProfile = SEED,
+        *,
+        auth: ResolvedAuth | None = None,
+    ) -> None:
+        self.connection = connection
+        self.profile = profile
+        self.auth = auth if auth is not None else resolve_auth(connection)
+        self.url = connection.url.rstrip("/")
+        self.display_url = redacted_url(self.url)
+        self.warnings = self.auth.warnings
+        self.queries: tuple[PanelQuery, ...] = plan_queries(profile)
+        workers = max(1, min(MAX_WORKERS, len(self.queries)))
+        self._client = make_client(self.url, self.auth, pool_size=workers)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prom-query")
+        self._last_good: dict[str, _Good] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"PrometheusSource(url={self.display_url!r}, profile={self.profile.name!r})"
+
+    # -- MetricsSource ------------------------------------------------------
+    def now(self) -> float:
+        return time.time()
+
+    def fetch(self, window: Window) -> MetricsResult:
+        """Every panel over ``window``: concurrent range queries, partial failure tolerated."""
+        if self._closed:
+            raise SourceError("prometheus source is closed")
+        futures: dict[str, Future] = {
+            q.name: self._pool.submit(self._run_query, q, window) for q in self.queries
+        }
+        deadline = time.monotonic() + self.auth.timeout + 2.0
+        series: dict[str, dict[str | None, Series]] = {}
+        failures: dict[str, str] = {}
+        for query in self.queries:
+            try:
+                remaining = max(0.0, deadline - time.monotonic())
+                answer = futures[query.name].result(timeout=remaining)
+            except FutureTimeout:
+                failures[query.name] = f"prometheus did not answer within {self.auth.timeout:g}s"
+                futures[query.name].cancel()
+                continue
+            except Exception as exc:  # already classified in _run_query, or a bug
+                failures[query.name] = describe_exception(exc, self.url, self.auth.timeout)
+                continue
+            with self._lock:
+                self._last_good[query.name] = _Good(time.time(), answer)
+            _merge(series, answer)
+        if failures and len(failures) == len(self.queries):
+            raise SourceError(_summary(failures.values()))
+        errors = self._fill_stale(series, failures)
+        return MetricsResult(window=window, series=series, errors=errors, queries=len(self.queries))
+
+    def _run_query(self, query: PanelQuery, window: Window) -> dict[str, dict[str | None, Series]]:
+        start = datetime.fromtimestamp(window.start, tz=timezone.utc)
+        end = datetime.fromtimestamp(window.end, tz=timezone.utc)
+        try:
+            rows = self._client.custom_query_range(
+                query.promql,
+                start_time=start,
+                end_time=end,
+                step=f"{window.step:g}",
+                # exact (non-rounded) bounds so points land on the window's steps
+                params={"start": f"{window.start:.3f}", "end": f"{window.end:.3f}"},
+                timeout=self.auth.timeout,
+            )
+        except Exception as exc:
+            raise SourceError(describe_exception(exc, self.url, self.auth.timeout)) from None
+        if not isinstance(rows, list):
+            raise SourceError("not a Prometheus API response (unexpected JSON)")
+        return parse_matrix(rows, query, window, self.profile.agent_label)
+
+    def _fill_stale(
+        self, series: dict[str, dict[str | None, Series]], failures: dict[str, str]
+    ) -> dict[str, str]:
+        """Reuse the last good series of failed panels; name each failed stat."""
+        errors: dict[str, str] = {}
+        now = time.time()
+        for query in self.queries:
+            reason = failures.get(query.name)
+            if reason is None:
+                continue
+            with self._lock:
+                good = self._last_good.get(query.name)
+            if good is not None:
+                reason = f"{reason} (showing data from {format_duration(now - good.fetched_at)} ago)"
+                for stat, per_agent in good.series.items():
+                    current = series.setdefault(stat, {})
+                    for agent, old in per_agent.items():
+                        current.setdefault(agent, old)
+            for stat in query.stats:
+                errors[stat] = reason
+        return errors
+
+    def alerts(self) -> list[Alert]:
+        """Firing and pending alerts from ``/api/v1/alerts`` (best effort)."""
+        try:
+            response = self._client._session.get(
+                f"{self.url}/api/v1/alerts", timeout=self.auth.timeout
+            )
+            payload = response.json()
+            raw_alerts = payload["data"]["alerts"]
+        except Exception as exc:
+            raise SourceError(describe_exception(exc, self.url, self.auth.timeout)) from None
+        return [alert for alert in (_alert(a, self.profile.agent_label) for a in raw_alerts) if alert]
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+
+def _merge(into: dict[str, dict[str | None, Series]], answer: dict[str, dict[str | None, Series]]) -> None:
+    for stat, per_agent in answer.items():
+        into.setdefault(stat, {}).update(per_agent)
+
+
+def _summary(reasons) -> str:
+    """The most common failure reason, one line."""
+    reason, _ = Counter(reasons).most_common(1)[0]
+    return one_line(reason)
+
+
+def _alert(raw: object, agent_label: str) -> Alert | None:
+    if not isinstance(raw, dict):
+        return None
+    labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
+    annotations = {str(k): str(v) for k, v in (raw.get("annotations") or {}).items()}
+    active_at = None
+    if raw.get("activeAt"):
+        try:
+            active_at = parse_time(str(raw["activeAt"]), time.time())
+        except ValueError:
+            active_at = None
+    return Alert(
+        name=labels.get("alertname", "?"),
+        state=str(raw.get("state", "firing")),
+        severity=labels.get("severity", ""),
+        agent_id=labels.get(agent_label),
+        labels=labels,
+        annotations=annotations,
+        active_at=active_at,
+        source="prometheus",
+    )
