@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 import unicodedata
 
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def safe_text(value: object, max_len: int = 200) -> str:
-    """``value`` as one printable line: control and bidi characters dropped,
+    """``value`` as one printable line: ANSI escapes, control and bidi characters dropped,
     whitespace runs collapsed, cut to ``max_len`` characters with an ellipsis.
 
     The result is plain text; callers still render it without markup parsing.
     """
     text = "" if value is None else str(value)
-    text = unicodedata.normalize("NFC", text)
+    text = _ANSI.sub("", unicodedata.normalize("NFC", text))
     text = re.sub(r"\s+", " ", _CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "", text))
     text = text.strip()
     if max_len <= 0:
