@@ -54,7 +54,7 @@ async def test_sort_keys_and_header_click(make_app):
         agents = table(app)
         assert agents.row_keys()[:2] == ["support-de", "sales-fr"]  # default: worst first
         await pilot.press("s")  # status → agent (wraps to first column)
-        assert agents.sort_column == "agent"
+        assert agents.sort_column == "agent" and "sort Agent▼" in header(app)
         first = agents.row_keys()
         assert first == sorted(first, reverse=True)  # the direction carries over
         await pilot.press("S")
@@ -216,3 +216,35 @@ async def test_sparklines_follow_cursor_and_fleet_toggle(make_app):
         assert "fleet" in title()
         spark = app.screen.query_one("#spark-e2e-p90")
         assert len(spark.data) == len(app.frame.window.timestamps())
+
+
+async def test_agent_detail_contents_and_sessions_slot(fake_metrics):
+    from voicetop.config import Config
+    from voicetop.ui.app import VoicetopApp
+
+    class NoTraces:  # the sessions screen is not built yet; only its slot is checked
+        name = "traces"
+
+        def close(self):
+            pass
+
+    app = VoicetopApp(metrics=fake_metrics, traces=NoTraces(), config=Config(refresh=0.1))
+    async with app.run_test(size=(140, 48)) as pilot:
+        await started(pilot)
+        await pilot.press("enter")  # cursor starts on the worst agent
+        screen = app.screen
+        assert isinstance(screen, AgentScreen) and screen.agent_id == "support-de"
+        stages = screen.query_one("#stage-table")
+        ttft = [c.plain for c in stages.get_row("ttft")]
+        assert ttft[0] == "LLM TTFT" and ttft[4].endswith("✖") and ttft[5] == "p99 >800/1200"
+        scalars = screen.query_one("#scalar-table")
+        wer = [c.plain for c in scalars.get_row("wer")]
+        assert wer[1] == "3.0%" and wer[2] == ">5.0/8.0%" and wer[3] == "● OK"
+        breaches = screen.query_one("#breach-table")
+        assert breaches.row_count == 2  # warning and critical TTFT p99 of this agent only
+        assert all(breaches.get_cell(k, "agent").plain == "support-de" for k in breaches.rows)
+        assert "press v" in screen.query_one("#sessions-slot").render().plain
+        await pilot.press("v")
+        assert any("issue #4" in str(n.message) for n in app._notifications)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, AgentScreen)

@@ -75,7 +75,8 @@ class FleetScreen(Screen):
         self._show_sparks()
 
     def _show_header(self) -> None:
-        self.query_one(FleetHeader).show(self.app.frame, self.app.palette, self.app.paused)
+        note = self.table.sort_note(self.app.palette.ascii)
+        self.query_one(FleetHeader).show(self.app.frame, self.app.palette, self.app.paused, note)
 
     def selected_agent(self) -> str | None:
         return self.table.cursor_key()
@@ -111,6 +112,7 @@ class FleetScreen(Screen):
     @on(DataTable.HeaderSelected, "#agents")
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
         self.table.sort_by_header(str(event.column_key.value))
+        self._show_header()
 
     def open_agent(self, agent_id: str) -> None:
         from voicetop.ui.screens.agent import AgentScreen
@@ -119,11 +121,12 @@ class FleetScreen(Screen):
 
     # -- actions -------------------------------------------------------
     def action_cycle_sort(self) -> None:
-        column = self.table.cycle_sort()
-        self.notify(f"sorted by {column}", timeout=1.5)
+        self.table.cycle_sort()
+        self._show_header()
 
     def action_reverse_sort(self) -> None:
         self.table.reverse_sort()
+        self._show_header()
 
     def action_toggle_fleet(self) -> None:
         self.fleet_sparks = not self.fleet_sparks
@@ -158,3 +161,4 @@ class FleetScreen(Screen):
         if self.app.frame is not None:
             self.table.show(self.app.frame, self.app.thresholds, self.app.palette)
             self._show_sparks()
+        self._show_header()

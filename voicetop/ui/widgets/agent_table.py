@@ -111,6 +111,15 @@ class AgentTable(KeyedTable):
         }
         self.sync(wanted)
 
+    def sort_note(self, ascii_arrows: bool = False) -> str:
+        """``sort TTFT99▼ · filter "de"`` for the header."""
+        labels = {key: label for key, label, _ in COLUMNS}
+        arrow = ("v" if ascii_arrows else "▼") if self.sort_reverse else ("^" if ascii_arrows else "▲")
+        note = f"sort {labels.get(self.sort_column or '', 'agent')}{arrow}"
+        if self.filter_text:
+            note += f' · filter "{safe_text(self.filter_text, 20)}"'
+        return note
+
     def cycle_sort(self) -> str:
         """Move the sort to the next visible column; returns its key."""
         keys = [c.key for c in self.columns_spec]

@@ -46,7 +46,9 @@ def fleet_sessions(frame: Frame) -> tuple[float | None, float | None]:
     return active, capacity
 
 
-def header_text(frame: Frame | None, palette: Palette, *, paused: bool, width: int = 160) -> Text:
+def header_text(
+    frame: Frame | None, palette: Palette, *, paused: bool, width: int = 160, view_note: str = ""
+) -> Text:
     """Two lines of header; the second carries the source health badges."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if width >= 100 or frame is None:
@@ -89,6 +91,8 @@ def header_text(frame: Frame | None, palette: Palette, *, paused: bool, width: i
         text.append("  [")
         text.append(health_badge(health, frame.created_at), style=style or "bold")
         text.append("]")
+    if view_note:
+        text.append(f"  {view_note}", style="dim")
     return text
 
 
@@ -97,5 +101,6 @@ class FleetHeader(Static):
 
     DEFAULT_CSS = "FleetHeader { height: 2; }"
 
-    def show(self, frame: Frame | None, palette: Palette, paused: bool) -> None:
-        self.update(header_text(frame, palette, paused=paused, width=self.size.width))
+    def show(self, frame: Frame | None, palette: Palette, paused: bool, view_note: str = "") -> None:
+        width = self.size.width or 160
+        self.update(header_text(frame, palette, paused=paused, width=width, view_note=view_note))
