@@ -21,9 +21,9 @@ import base64
 import os
 import ssl
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from voicetop.config import Connection
 from voicetop.sources.base import SourceError
@@ -198,6 +198,32 @@ def redacted_url(url: str) -> str:
         ]
         query = urlencode(pairs, safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without userinfo, and the (user, password) it carried, if any."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return url, None
+    if not (parts.username or parts.password):
+        return url, None
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return clean, (unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+def with_url_credentials(auth: ResolvedAuth, url: str) -> tuple[str, ResolvedAuth]:
+    """Move ``user:password@`` from the URL into a Basic header (explicit auth wins)."""
+    clean, userinfo = split_userinfo(url)
+    if userinfo is None or any(k.lower() == "authorization" for k in auth.headers):
+        return clean, auth
+    pair = f"{userinfo[0]}:{userinfo[1]}".encode("utf-8")
+    headers = {**auth.headers, "Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+    return clean, replace(auth, headers=headers)
 
 
 def url_has_credentials(url: str) -> bool:

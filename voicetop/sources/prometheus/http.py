@@ -128,11 +128,11 @@ def make_client(url: str, auth: ResolvedAuth, pool_size: int) -> PrometheusConne
     client = PrometheusConnect(
         url=url.rstrip("/"),
         session=session,
-        retry=Retry(total=0, raise_on_status=False),
+        retry=Retry(total=0, read=False, raise_on_status=False),
         timeout=auth.timeout,
     )
     adapter = requests.adapters.HTTPAdapter(
-        max_retries=Retry(total=0, raise_on_status=False), pool_maxsize=pool_size
+        max_retries=Retry(total=0, read=False, raise_on_status=False), pool_maxsize=pool_size
     )
     session.mount(client.url, adapter)
     return client

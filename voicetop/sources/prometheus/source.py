@@ -22,7 +22,7 @@ from voicetop.config import Connection
 from voicetop.domain.model import Alert, MetricsResult, Series, Window
 from voicetop.domain.timeparse import format_duration, parse_time
 from voicetop.profiles.metrics import SEED, MetricProfile
-from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth
+from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth, with_url_credentials
 from voicetop.sources.base import SourceError
 from voicetop.sources.prometheus.http import describe_exception, make_client, one_line
 from voicetop.sources.prometheus.queries import PanelQuery, parse_matrix, plan_queries
@@ -52,8 +52,9 @@ class PrometheusSource:
     ) -> None:
         self.connection = connection
         self.profile = profile
-        self.auth = auth if auth is not None else resolve_auth(connection)
-        self.url = connection.url.rstrip("/")
+        resolved = auth if auth is not None else resolve_auth(connection)
+        url, self.auth = with_url_credentials(resolved, connection.url)
+        self.url = url.rstrip("/")
         self.display_url = redacted_url(self.url)
         self.warnings = self.auth.warnings
         self.queries: tuple[PanelQuery, ...] = plan_queries(profile)
