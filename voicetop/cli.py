@@ -34,6 +34,15 @@ def _add_source_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--demo-speed", type=float, default=1.0, metavar="X", help="demo clock speed factor (default 1)")
 
 
+def _add_subcommand_source_flags(parser: argparse.ArgumentParser) -> None:
+    """Source flags after a sub-command too; unset ones keep the top-level value."""
+    _add_source_flags(parser)
+    parser.add_argument("--write", action="store_true", help="allow writes (Alertmanager silences)")
+    for action in parser._actions:
+        if action.dest != "help":
+            action.default = argparse.SUPPRESS
+
+
 def build_parser() -> argparse.ArgumentParser:
     from voicetop import __version__
 
@@ -56,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--otlp", metavar="URL", help="also export spans over OTLP/HTTP to URL")
     serve.add_argument("--demo-seed", type=int, default=7, metavar="N")
     serve.add_argument("--demo-speed", type=float, default=1.0, metavar="X")
+    from voicetop.commands.check import add_check_arguments
+    from voicetop.commands.rules import add_rules_arguments
+
+    check = sub.add_parser("check", help="deployment gate: exit 0 when all gates hold, 1 when one fails")
+    _add_subcommand_source_flags(check)
+    add_check_arguments(check)
+    rules = sub.add_parser("rules", help="write Prometheus alerting rules from the thresholds")
+    _add_subcommand_source_flags(rules)
+    add_rules_arguments(rules)
     return parser
 
 
@@ -67,6 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from voicetop.commands.demo_serve import run_demo_serve
 
             return run_demo_serve(args)
+        if args.command == "check":
+            from voicetop.commands.check import run_check
+
+            return run_check(args)
+        if args.command == "rules":
+            from voicetop.commands.rules import run_rules
+
+            return run_rules(args)
         from voicetop.commands.console import run_console
 
         return run_console(args)
