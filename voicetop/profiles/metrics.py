@@ -226,6 +226,12 @@ class MetricProfile:
 
     def stat_expr(self, key: str) -> StatExpr | None:
         """PromQL of one stat key (stage quantile, scalar or baseline); None when disabled."""
+        expr = self._stat_expr(key)
+        if expr is None or (expr.agent is None and expr.fleet is None):
+            return None
+        return expr
+
+    def _stat_expr(self, key: str) -> StatExpr | None:
         if key in self.promql:
             raw = self.promql[key]
             return StatExpr(key, _scaled_or_none(raw.agent, raw.scale), _scaled_or_none(raw.fleet, raw.scale))
