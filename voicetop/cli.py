@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="write Prometheus alerting rules from the thresholds")
     _add_subcommand_source_flags(rules)
     add_rules_arguments(rules)
+    from voicetop.commands.open_snapshot import add_open_arguments
+    from voicetop.commands.snapshot import add_snapshot_arguments
+
+    snapshot = sub.add_parser("snapshot", help="headless export: snapshot JSON, Markdown report and SVG")
+    _add_subcommand_source_flags(snapshot)
+    add_snapshot_arguments(snapshot)
+    open_ = sub.add_parser("open", help="replay a snapshot file in the console, read-only")
+    add_open_arguments(open_)
     return parser
 
 
@@ -93,6 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from voicetop.commands.rules import run_rules
 
             return run_rules(args)
+        if args.command == "snapshot":
+            from voicetop.commands.snapshot import run_snapshot
+
+            return run_snapshot(args)
+        if args.command == "open":
+            from voicetop.commands.open_snapshot import run_open
+
+            return run_open(args)
         from voicetop.commands.console import run_console
 
         return run_console(args)

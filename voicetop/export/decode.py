@@ -124,8 +124,15 @@ def _items(doc: Mapping, key: str, where: str, parse: Callable[[Any, str], Any])
 
 def _series(value: Any, where: str) -> Series:
     doc = _obj(value, where)
-    stamps = [_num(t, f"{where}.timestamps") for t in _list(doc.get("timestamps"), where)]
     values = [_nan(v, f"{where}.values") for v in _list(doc.get("values"), where)]
+    if "timestamps" in doc:
+        stamps = [_num(t, f"{where}.timestamps") for t in _list(doc.get("timestamps"), where)]
+    else:
+        start = _num(_need(doc, "start", where), f"{where}.start")
+        step = _num(_need(doc, "step", where), f"{where}.step")
+        if step <= 0:
+            raise _Invalid(f"{where}.step", "must be positive")
+        stamps = [start + i * step for i in range(len(values))]
     if len(stamps) != len(values):
         raise _Invalid(where, "timestamps and values differ in length")
     return Series(tuple(stamps), tuple(values))

@@ -16,6 +16,7 @@ from voicetop.domain.model import (
     Alert,
     Breach,
     Frame,
+    MetricsResult,
     Series,
     Session,
     SourceHealth,
@@ -52,10 +53,17 @@ def _time(value: float | None) -> str | None:
 
 
 def series_doc(series: Series) -> dict:
-    return {"timestamps": list(series.timestamps), "values": [number(v) for v in series.values]}
+    """``{start, step, values}`` for a regular series, else explicit timestamps."""
+    values = [number(v) for v in series.values]
+    stamps = series.timestamps
+    if len(stamps) >= 2:
+        start, step = stamps[0], stamps[1] - stamps[0]
+        if step > 0 and all(t == start + i * step for i, t in enumerate(stamps)):
+            return {"start": start, "step": step, "values": values}
+    return {"timestamps": list(stamps), "values": values}
 
 
-def agent_doc(stats: AgentStats) -> dict:
+def agent_doc(stats: AgentStats, history: Mapping[str, Series] | None = None) -> dict:
     doc: dict = {"agent_id": stats.agent_id, "severity": stats.severity.word}
     doc["stages"] = {
         stage: {
@@ -67,7 +75,8 @@ def agent_doc(stats: AgentStats) -> dict:
     for name, key in HEADLINE_SCALARS.items():
         doc[name] = number(stats.scalar(key))
     doc["scalars"] = {key: number(value) for key, value in sorted(stats.scalars.items())}
-    doc["series"] = {key: series_doc(s) for key, s in sorted(stats.series.items())}
+    series = stats.series if history is None else history
+    doc["series"] = {key: series_doc(s) for key, s in sorted(series.items())}
     return doc
 
 
@@ -216,9 +225,20 @@ def build_document(
     recent_turns: Iterable[Turn] = (),
     sessions: Iterable[Session] = (),
     redacted: bool = True,
+    history: MetricsResult | None = None,
 ) -> dict:
-    """The snapshot document for ``frame`` (not yet redacted)."""
+    """The snapshot document for ``frame`` (not yet redacted).
+
+    ``history`` (series over a longer range ending with the window) replaces
+    the frame's own series, so replay can move the time cursor back.
+    """
     window = frame.window
+
+    def agent(stats: AgentStats) -> dict:
+        if history is None:
+            return agent_doc(stats)
+        return agent_doc(stats, history.for_agent(stats.agent_id) or stats.series)
+
     return {
         "schema": SCHEMA,
         "created_at": to_rfc3339(created_at),
@@ -232,8 +252,8 @@ def build_document(
         },
         "source": dict(source_info),
         "thresholds": thresholds_doc(thresholds),
-        "fleet": agent_doc(frame.fleet),
-        "agents": [agent_doc(a) for a in frame.agents],
+        "fleet": agent(frame.fleet),
+        "agents": [agent(a) for a in frame.agents],
         "breaches": [breach_doc(b) for b in frame.breaches],
         "alerts": [alert_doc(a) for a in frame.alerts],
         "health": [health_doc(h) for h in frame.health],

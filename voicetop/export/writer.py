@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from voicetop.domain.model import Frame, Session, Trace, Turn
+from voicetop.domain.model import Frame, MetricsResult, Session, Trace, Turn
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.export.atomic import write_files
 from voicetop.export.decode import parse_document
@@ -52,7 +52,9 @@ def dumps_document(doc: dict) -> str:
 
     def fold(node):
         if isinstance(node, dict):
-            if set(node) == {"timestamps", "values"}:
+            if set(node) in ({"timestamps", "values"}, {"start", "step", "values"}) and isinstance(
+                node.get("values"), list
+            ):
                 compact.append(json.dumps(node, separators=(",", ":"), allow_nan=False))
                 return f"\x00{nonce}:{len(compact) - 1}\x00"
             return {k: fold(v) for k, v in node.items()}
@@ -93,6 +95,7 @@ def build_snapshot_document(
     recent_turns: Iterable[Turn] = (),
     sessions: Iterable[Session] = (),
     created_at: float | None = None,
+    history: MetricsResult | None = None,
 ) -> dict:
     """The redacted snapshot document (a JSON-ready dict)."""
     doc = build_document(
@@ -105,6 +108,7 @@ def build_snapshot_document(
         recent_turns=recent_turns,
         sessions=sessions,
         redacted=redact,
+        history=history,
     )
     return redact_document(doc, redact=redact)
 
@@ -124,6 +128,7 @@ def write_snapshot(
     recent_turns: Iterable[Turn] = (),
     sessions: Iterable[Session] = (),
     created_at: float | None = None,
+    history: MetricsResult | None = None,
 ) -> ExportResult:
     """Write the snapshot JSON, its Markdown report and (given) the SVG, atomically.
 
@@ -132,12 +137,16 @@ def write_snapshot(
     ``.md`` unless ``markdown`` is False or a path; the SVG beside it as
     ``.svg``.  Raises :class:`SnapshotError` (one line) and leaves nothing
     behind when anything fails; never overwrites unless ``force``.
+    ``history`` optionally stores series over a longer range than the window
+    (for replay's time cursor); ``recent_turns``/``sessions`` feed replay's
+    session list.
     """
     created = time.time() if created_at is None else created_at
     name = context or frame.context
     doc = build_snapshot_document(
         frame, turns_with_traces, context=name, source_info=source_info, thresholds=thresholds,
         redact=redact, recent_turns=recent_turns, sessions=sessions, created_at=created,
+        history=history,
     )
     snapshot = parse_document(doc)
     json_path = resolve_json_path(out, name, created)

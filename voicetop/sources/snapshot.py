@@ -47,15 +47,20 @@ class SnapshotMetricsSource:
         self.snapshot = snapshot
         self.name = name
         self._result = snapshot.metrics_result()
+        stamps = [
+            t for per_agent in self._result.series.values() for series in per_agent.values()
+            for t in series.timestamps[:1]
+        ]
+        self.data_start = min([snapshot.window.start, *stamps])
 
     def now(self) -> float:
         return self.snapshot.window.end
 
     def fetch(self, window: Window) -> MetricsResult:
         stored = self.snapshot.window
-        if window.end < stored.start - _EPSILON or window.start > stored.end + _EPSILON:
+        if window.end < self.data_start - _EPSILON or window.start > stored.end + _EPSILON:
             raise SourceError(
-                f"no data at this time: the snapshot covers {clock(stored.start)}–{clock(stored.end)}"
+                f"no data at this time: the snapshot covers {clock(self.data_start)}–{clock(stored.end)}"
             )
         series: dict[str, dict[str | None, Series]] = {}
         for key, per_agent in self._result.series.items():
