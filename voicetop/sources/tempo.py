@@ -56,7 +56,7 @@ def build_traceql(
     session_id: str | None = None,
     select: Iterable[str] = (),
 ) -> str:
-    """``{ name =~ "a|b" && resource.service.name = "x" } | select(span.k, …)``."""
+    """``{ name =~ "a|b" && resource.service.name = "x" } | select(resource.service.name, span.k, …)``."""
     conditions = [f"name =~ {traceql_string(names_regex(span_names))}"]
     if service is not None:
         conditions.append(f"resource.service.name = {traceql_string(service)}")
@@ -68,9 +68,8 @@ def build_traceql(
             )
             conditions.append(f"({alternatives})")
     query = "{ " + " && ".join(conditions) + " }"
-    selected = [traceql_attr("span", k) for k in dict.fromkeys(select)]
-    if selected:
-        query += " | select(" + ", ".join(selected) + ")"
+    selected = ["resource.service.name", *(traceql_attr("span", k) for k in dict.fromkeys(select))]
+    query += " | select(" + ", ".join(selected) + ")"
     return query
 
 
@@ -121,6 +120,8 @@ def search_spans(payload: Mapping[str, Any]) -> list[Trace]:
                     continue
                 attrs = attributes(raw.get("attributes"))
                 service = str(attrs.pop("service.name", "") or root_service)
+                if service.startswith("<"):  # "<root span not yet received>"
+                    service = ""
                 start = to_int(raw.get("startTimeUnixNano"))
                 sid = span_id(raw.get("spanID"))
                 spans.setdefault(
