@@ -209,3 +209,29 @@ def test_failures_become_one_line_source_errors(kind, source_class):
     with pytest.raises(SourceError, match="is not a trace id"):
         source.trace("not-a-trace-id!")
     source.close()
+
+
+@pytest.mark.parametrize("api, expected", [("v3", 6), ("v3-snake", 0), ("v1", 0)])
+def test_jaeger_trace_summaries_where_present(api, expected):
+    generated = PROFILES["seed"]
+    since, until = window(generated)
+    with TraceBackend(generated.spans, "jaeger", jaeger_api=api) as server:
+        source = JaegerTraceSource(Connection(server.url), "seed")
+        summaries = source.trace_summaries("support-bot", since, until)
+        assert len(summaries) == expected
+        if expected:
+            assert {s.trace_id for s in summaries} == {t.trace_id for t in generated.turns}
+            assert all(s.root_name == "voice_turn" and s.span_count >= 4 for s in summaries)
+            assert sum(s.error_count for s in summaries) == 1  # the failed tool call
+        assert source.trace_summaries("support-bot", until + 3600, until + 7200) == []
+        source.close()
+
+
+def test_tempo_404_on_empty_search_is_no_data():
+    generated = PROFILES["pipecat"]
+    since, until = window(generated)
+    with TraceBackend(generated.spans, "tempo", empty_search_404=True) as server:
+        source = TempoTraceSource(Connection(server.url), None)
+        assert source.sessions(None, until + 3600, until + 7200) == []
+        assert len(source.sessions(None, since, until)) == 2
+        source.close()

@@ -147,6 +147,7 @@ class TraceBackend:
         token: str | None = None,
         delay: float = 0.0,
         broken: str | None = None,
+        empty_search_404: bool = False,
     ) -> None:
         self.spans = list(spans)
         self.kind = kind
@@ -157,6 +158,7 @@ class TraceBackend:
         self.token = token
         self.delay = delay
         self.broken = broken  # "500" or "garbage"
+        self.empty_search_404 = empty_search_404
         self.requests: list[Request] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -262,6 +264,8 @@ class TraceBackend:
                 return self._send(handler, 200, {"services": self._services()})
             if path == "/api/v3/traces":
                 return self._jaeger_v3_find(handler, params)
+            if path == "/api/v3/trace-summaries" and self.jaeger_api == "v3":
+                return self._jaeger_v3_summaries(handler, params)
             match = re.fullmatch(r"/api/v3/traces/([0-9a-fA-F]+)", path)
             if match:
                 spans = self._trace(match.group(1))
@@ -316,6 +320,28 @@ class TraceBackend:
         if not found:
             return self._send(handler, 404, {"error": {"httpCode": 404, "message": "No traces found"}})
         return self._send(handler, 200, {"result": to_otlp([s for spans in found for s in spans], "hex", "int")})
+
+    def _jaeger_v3_summaries(self, handler, params: dict[str, str]) -> None:
+        start_ns = _rfc3339_ns(params["query.startTimeMin"])
+        end_ns = _rfc3339_ns(params["query.startTimeMax"])
+        summaries = []
+        for tid, spans in self._traces().items():
+            if not self._match(spans, params.get("query.serviceName"), None, start_ns, end_ns, None):
+                continue
+            root = min(spans, key=lambda s: (s.parent is not None, s.start_time))
+            summaries.append({
+                "traceId": f"{tid:032x}",
+                "rootServiceName": str(root.resource.attributes.get("service.name")),
+                "rootOperationName": root.name,
+                "minStartTimeUnixNano": str(min(s.start_time for s in spans)),
+                "maxEndTimeUnixNano": str(max(s.end_time for s in spans)),
+                "spanCount": len(spans),
+                "errorSpanCount": sum(1 for s in spans if s.status.status_code.name == "ERROR"),
+                "services": [{"name": str(root.resource.attributes.get("service.name")), "spanCount": len(spans)}],
+            })
+        if not summaries:
+            return self._send(handler, 404, {"error": {"httpCode": 404, "message": "No traces found"}})
+        return self._send(handler, 200, {"summaries": summaries})
 
     def _jaeger_v1_find(self, handler, params: dict[str, str]) -> None:
         if not params.get("service"):
@@ -390,4 +416,6 @@ class TraceBackend:
             })
         hits.sort(key=lambda h: -int(h["startTimeUnixNano"]))
         hits = hits[:limit]
+        if not hits and self.empty_search_404:
+            return self._send(handler, 404, "no traces found\n", "text/plain")
         return self._send(handler, 200, {"traces": hits, "metrics": {"inspectedBytes": "1000", "completedJobs": 1, "totalJobs": 1}})
