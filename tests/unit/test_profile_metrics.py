@@ -157,3 +157,14 @@ def test_parse_matrix_routes_rows_to_stats_and_agents():
     assert found["error_rate_llm"]["a"].values[0] == 1.0
     b = found["error_rate"]["b"].values  # a point snaps to the nearest step; garbage and out-of-range dropped
     assert b[0] == 5.0 and all(v != v for v in b[1:])
+
+
+def test_docs_example_profile_parses():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "profiles.md").read_text()
+    block = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    profile = parse_profile(block, "docs.toml")
+    assert profile.agent_label == "service" and profile.traces == "livekit"
+    assert "rtf" not in profile.stat_keys()
+    assert profile.stat_expr("mos").fleet == "avg(tts_mos)"
