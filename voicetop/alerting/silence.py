@@ -84,6 +84,18 @@ def ensure_writable(write_allowed: bool) -> None:
         raise ReadOnlyError("read-only context: start with --write or set write = true to create silences")
 
 
+def parse_silence_duration(text: str) -> float:
+    """Seconds from the dialog's duration field (``30m``, ``2h``); ValueError if unusable."""
+    from voicetop.domain.timeparse import parse_duration
+
+    seconds = parse_duration(text.strip())
+    if not seconds > 0:
+        raise ValueError("silence duration must be positive")
+    if seconds > MAX_SILENCE_SECONDS:
+        raise ValueError("silence duration is longer than 7 days")
+    return seconds
+
+
 def validate_silence(duration: float, comment: str) -> None:
     """Reject a silence the user cannot have meant (raises ValueError)."""
     if not duration > 0:
