@@ -85,9 +85,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Flags whose values may start with "-" (relative times such as ``--at -30m``).
+_DASH_VALUE_FLAGS = ("--at",)
+
+
+def _join_dash_values(argv: Sequence[str]) -> list[str]:
+    """``--at -30m`` → ``--at=-30m`` so argparse does not take -30m for a flag."""
+    joined: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item in _DASH_VALUE_FLAGS and i + 1 < len(items) and items[i + 1][:1] == "-" and items[i + 1][1:2].isdigit():
+            joined.append(f"{item}={items[i + 1]}")
+            i += 2
+            continue
+        joined.append(item)
+        i += 1
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     try:
         if args.command == "demo":
             from voicetop.commands.demo_serve import run_demo_serve
