@@ -118,14 +118,23 @@ def test_line_chart_skips_gaps_and_empty_series():
 def test_waterfall_orders_children_under_parents_and_scales_bars():
     t0 = 1_000_000_000_000
     spans = (
-        Span("t", "c2", "root", "tts", "s", t0 + 800_000_000, t0 + 1_000_000_000),
-        Span("t", "root", None, "turn", "s", t0, t0 + 1_000_000_000),
-        Span("t", "c1", "root", "llm", "s", t0 + 100_000_000, t0 + 700_000_000),
-        Span("t", "g1", "c1", "tool", "s", t0 + 200_000_000, t0 + 300_000_000, status_error=True),
+        Span("t", "c2", "root", "tts_synthesis", "s", t0 + 800_000_000, t0 + 1_000_000_000),
+        Span("t", "root", None, "voice_turn", "s", t0, t0 + 1_000_000_000),
+        Span("t", "c1", "root", "llm_inference", "s", t0 + 100_000_000, t0 + 700_000_000),
+        Span("t", "g1", "c1", "tool_invocation", "s", t0 + 200_000_000, t0 + 300_000_000, status_error=True),
     )
     lines = text_waterfall(Trace("t", spans), bar_width=10).splitlines()
-    names = [line.split()[0] for line in lines[1:]]
-    assert names == ["turn", "llm", "tool", "tts"]
-    assert lines[1].endswith("█" * 10)
-    assert "+800ms" in lines[4] and lines[4].rstrip().endswith("██")
-    assert lines[3].endswith("✖ error") and lines[3].startswith("    tool")
+    rows = lines[1:-1]
+    assert [line[2:].split()[0] for line in rows] == ["voice_turn", "llm_inference", "tool_invocation", "tts_synthesis"]
+    assert rows[0].startswith("* voice_turn") and rows[0].endswith("█" * 10)
+    assert rows[2][2:].startswith("    tool_invocation") and rows[2].endswith("✖ error")
+    assert "+800 ms" in rows[3] and rows[3].rstrip().endswith("██")
+    assert lines[-1] == "(* critical path)"
+
+
+def test_waterfall_marks_stage_values_over_thresholds():
+    from voicetop.domain.thresholds import ThresholdSet
+
+    _, trace = turns_with_traces()[0]
+    text = text_waterfall(trace, thresholds=ThresholdSet(), agent_id="billing-agent")
+    assert "✖ End-to-end 7.4 s > 3.5 s (e2e_p90)" in text

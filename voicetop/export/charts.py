@@ -1,12 +1,15 @@
-"""Plain-text charts for the Markdown report: plotext line charts and span waterfalls."""
+"""Plain-text charts for the Markdown report: plotext line charts and span waterfalls
+(laid out by :mod:`voicetop.domain.waterfall`)."""
 
 from __future__ import annotations
 
 import math
 import threading
 
-from voicetop.domain.model import Series, Span, Trace
+from voicetop.domain.model import Series, Trace
 from voicetop.domain.text import safe_text
+from voicetop.domain.thresholds import ThresholdSet
+from voicetop.domain.waterfall import build_waterfall, format_ms
 
 # plotext keeps its figure in module globals: one chart at a time.
 _PLOTEXT_LOCK = threading.Lock()
@@ -57,50 +60,35 @@ def line_chart(
     return _clean("\n".join(lines).strip("\n"))
 
 
-def _depths(trace: Trace) -> list[tuple[Span, int]]:
-    """Spans in tree order (children by start time) with their depth."""
-    ids = {s.span_id for s in trace.spans}
-    children: dict[str | None, list[Span]] = {}
-    for span in trace.spans:
-        parent = span.parent_id if span.parent_id in ids else None
-        children.setdefault(parent, []).append(span)
-    for group in children.values():
-        group.sort(key=lambda s: (s.start_ns, s.span_id))
-    ordered: list[tuple[Span, int]] = []
-    stack = [(s, 0) for s in reversed(children.get(None, []))]
-    seen: set[str] = set()
-    while stack:
-        span, depth = stack.pop()
-        if span.span_id in seen:  # a cycle in bad data
-            continue
-        seen.add(span.span_id)
-        ordered.append((span, depth))
-        stack.extend((c, depth + 1) for c in reversed(children.get(span.span_id, [])))
-    return ordered
-
-
-def text_waterfall(trace: Trace, *, name_width: int = 30, bar_width: int = 40) -> str:
-    """An indented span list with offset, duration and a proportional bar."""
-    rows = _depths(trace)
-    if not rows:
+def text_waterfall(
+    trace: Trace,
+    *,
+    thresholds: ThresholdSet | None = None,
+    agent_id: str | None = None,
+    name_width: int = 30,
+    bar_width: int = 40,
+) -> str:
+    """The span tree as text: indented names, offset, duration, a bar on a
+    shared time axis, ``*`` on the critical path, error and threshold marks."""
+    if not trace.spans:
         return "(no spans)"
-    start = min(s.start_ns for s, _ in rows)
-    end = max(max(s.end_ns, s.start_ns) for s, _ in rows)
-    total = max(end - start, 1)
-    header = f"{'span':<{name_width}} {'offset':>9} {'duration':>9}  timeline"
-    lines = [header]
-    for span, depth in rows:
-        label = ("  " * min(depth, 8)) + safe_text(span.name, name_width)
+    waterfall = build_waterfall(trace, thresholds=thresholds, agent_id=agent_id)
+    lines = [f"  {'span':<{name_width}} {'offset':>9} {'duration':>9}  timeline"]
+    for row in waterfall.rows:
+        label = ("  " * min(row.depth, 8)) + safe_text(row.span.name, name_width)
         if len(label) > name_width:
             label = label[: name_width - 1] + "…"
-        first = int((span.start_ns - start) / total * bar_width)
-        length = max(1, round((max(span.end_ns, span.start_ns) - span.start_ns) / total * bar_width))
-        first = min(first, bar_width - 1)
-        length = min(length, bar_width - first)
-        bar = " " * first + "█" * length
-        offset = f"+{(span.start_ns - start) / 1e6:.0f}ms"
-        mark = " ✖ error" if span.status_error else ""
+        first, end = waterfall.bar(row, bar_width)
+        bar = " " * first + "█" * (end - first)
+        marks = []
+        if row.span.status_error:
+            marks.append("✖ error")
+        if row.over_threshold:
+            marks.append(f"{row.severity.glyph} {safe_text(row.over_threshold, 60)}")
+        path = "*" if row.on_critical_path else " "
         lines.append(
-            f"{label:<{name_width}} {offset:>9} {span.duration_ms:>7.0f}ms  {bar:<{bar_width}}{mark}".rstrip()
+            f"{path} {label:<{name_width}} {'+' + format_ms(row.offset_ms):>9} {format_ms(row.duration_ms):>9}"
+            f"  {bar:<{bar_width}} {'  '.join(marks)}".rstrip()
         )
+    lines.append("(* critical path)")
     return _clean("\n".join(lines))

@@ -13,6 +13,7 @@ from voicetop.domain.model import STAGE_LABELS, STAGES, AgentStats, Breach, Seve
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdRule
 from voicetop.domain.timeparse import format_duration
+from voicetop.domain.waterfall import dominant_text
 from voicetop.export.charts import line_chart, text_waterfall
 from voicetop.export.document import Snapshot
 from voicetop.export.timefmt import to_rfc3339
@@ -241,7 +242,11 @@ def _turns(snapshot: Snapshot) -> list[str]:
         lines += [_turn_title(rank, turn), ""]
         trace = snapshot.traces.get(turn.trace_id)
         if trace is not None and trace.spans:
-            lines += ["```text", text_waterfall(trace), "```", ""]
+            dominant = dominant_text(trace)
+            if dominant:
+                lines += [f"Dominant stage: {md(dominant, 80)}.", ""]
+            waterfall = text_waterfall(trace, thresholds=snapshot.thresholds, agent_id=turn.agent_id)
+            lines += ["```text", waterfall, "```", ""]
         else:
             lines += ["(span tree not captured)", ""]
     return lines
