@@ -173,3 +173,49 @@ def test_recent_turns_without_spans_and_explicit_sessions(tmp_path):
     assert [t.index for t in traces.turns("sess-1", WINDOW.start, WINDOW.end)] == [1, 9]
     with pytest.raises(SourceError):
         traces.trace("e" * 32)
+
+
+class _Traces:
+    """A TraceSource double over fixed turns; optionally failing on trace()."""
+
+    name = "jaeger"
+
+    def __init__(self, pairs, fail_trace=False):
+        self.pairs = pairs
+        self.fail_trace = fail_trace
+
+    def sessions(self, agent_id, since, until, limit=500):
+        return []
+
+    def turns(self, session_id, since, until):
+        return []
+
+    def recent_turns(self, agent_id, since, until, limit=500):
+        return [t for t, _ in self.pairs]
+
+    def trace(self, trace_id):
+        if self.fail_trace:
+            raise SourceError("jaeger: timed out after 10s")
+        return next(tr for t, tr in self.pairs if t.trace_id == trace_id)
+
+    def close(self):
+        pass
+
+
+def test_export_frame_collects_slowest_turns_and_notes_trace_failures(tmp_path):
+    from voicetop.config import Config, Connection, Context
+    from voicetop.export import export_frame
+
+    pairs = turns_with_traces()[::-1]  # the source returns the faster one first
+    config = Config(context=Context("prod", prometheus=Connection("http://u:pw@prom:9090")))
+    result = export_frame(frame(), config=config, traces=_Traces(pairs), out=tmp_path, svg="<svg/>", turns=1)
+    snapshot = result.snapshot
+    assert [t.stages["e2e"] for t in snapshot.turns] == [7400.0]
+    assert snapshot.turns[0].trace_id in snapshot.traces
+    assert len(snapshot.recent_turns) == 2 and snapshot.source["metrics"]["url"] == "http://prom:9090"
+    assert len(result.paths) == 3
+
+    failed = export_frame(frame(), config=config, traces=_Traces(pairs, fail_trace=True), out=tmp_path / "f.json")
+    health = {h.name: h for h in failed.snapshot.health}
+    assert health["jaeger"].state is HealthState.ERROR and "timed out" in health["jaeger"].message
+    assert failed.snapshot.turns and not failed.snapshot.traces

@@ -3,6 +3,7 @@
 Public API::
 
     result = write_snapshot(frame, turns_with_traces, "out/", source_info=..., svg=svg_text)
+    result = export_frame(frame, config=config, traces=traces, svg=app.export_screenshot())
     snapshot = load_snapshot("out/voicetop-prod-20250101T031200Z.json")
 
 Never imports Textual; safe to call from a worker thread.
@@ -15,6 +16,7 @@ from voicetop.export.writer import (
     ExportResult,
     build_snapshot_document,
     default_name,
+    export_frame,
     write_snapshot,
 )
 
@@ -25,6 +27,7 @@ __all__ = [
     "SnapshotError",
     "build_snapshot_document",
     "default_name",
+    "export_frame",
     "load_snapshot",
     "parse_document",
     "render_report",

@@ -166,3 +166,39 @@ def write_snapshot(
     files.append((json_path, data))  # last: a present .json means the export completed
     write_files(files, force=force)
     return ExportResult(json_path, md_path, svg_path, snapshot)
+
+
+def export_frame(
+    frame: Frame,
+    *,
+    config,
+    traces=None,
+    out: str | Path | None = None,
+    svg: str | None = None,
+    redact: bool = True,
+    force: bool = False,
+    demo: bool = False,
+    turns: int = 20,
+) -> ExportResult:
+    """The console's ``e``: collect the slowest turns, then :func:`write_snapshot`.
+
+    Call it from a worker thread (it queries the trace source).  ``config`` is
+    the effective :class:`~voicetop.config.Config`; ``svg`` the screen's
+    ``export_screenshot()`` text.  Trace failures only lose turns (noted in
+    the snapshot's health); write failures raise SnapshotError.
+    """
+    from dataclasses import replace as _replace
+
+    from voicetop.domain.model import HealthState, SourceHealth
+    from voicetop.export.collect import collect_turns
+    from voicetop.export.sources_info import describe_sources
+
+    collected = collect_turns(traces, frame.window, turns)
+    if traces is not None and collected.error:
+        health = SourceHealth(traces.name, HealthState.ERROR, collected.error, None, frame.created_at)
+        frame = _replace(frame, health=tuple(h for h in frame.health if h.name != traces.name) + (health,))
+    return write_snapshot(
+        frame, collected.slowest, out, context=config.context.name,
+        source_info=describe_sources(config, demo=demo), thresholds=config.context.thresholds,
+        redact=redact, force=force, svg=svg, recent_turns=collected.recent, sessions=collected.sessions,
+    )
