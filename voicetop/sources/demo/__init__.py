@@ -1,0 +1,10 @@
+"""The embedded synthetic demo fleet (``voicetop --demo``).
+
+``DemoFleet(seed, speed, agents, history, start)`` exposes ``metrics`` (a
+MetricsSource named "demo"), ``traces`` (a TraceSource named "demo-traces"),
+``now()``, ``advance(seconds)`` and ``registry`` (its prometheus_client registry).
+"""
+
+from voicetop.sources.demo.fleet import DemoFleet
+
+__all__ = ["DemoFleet"]

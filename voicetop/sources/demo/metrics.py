@@ -1,0 +1,70 @@
+"""The demo's MetricsSource: range queries over the fleet's own scrape store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from voicetop.domain.model import Alert, MetricsResult, Series, Window, all_stat_keys
+from voicetop.sources.demo.evaluator import StatEvaluator, StepValues
+
+if TYPE_CHECKING:
+    from voicetop.sources.demo.fleet import DemoFleet
+
+
+class DemoMetricsSource:
+    """Implements :class:`voicetop.sources.base.MetricsSource` for a DemoFleet.
+
+    A step's values never change once the store holds a scrape at or after it,
+    so each evaluated step is cached; a live poll only evaluates the new steps.
+    """
+
+    name = "demo"
+
+    def __init__(self, fleet: "DemoFleet") -> None:
+        self._fleet = fleet
+        self._evaluator = StatEvaluator(fleet.store, fleet.agent_ids)
+        self._cache: dict[float, StepValues] = {}
+        self.evaluations = 0
+
+    def now(self) -> float:
+        return self._fleet.now()
+
+    def fetch(self, window: Window) -> MetricsResult:
+        stamps = window.timestamps()
+        with self._fleet.lock:
+            self._fleet.now()  # simulate up to the current time first
+            steps = [self._step(t) for t in stamps]
+            self._trim()
+        agents = self._fleet.agent_ids + (None,)
+        keys = all_stat_keys()
+        series = {
+            key: {agent: Series(stamps, tuple(step[agent][key] for step in steps)) for agent in agents}
+            for key in keys
+        }
+        return MetricsResult(window=window, series=series, queries=len(keys))
+
+    def _step(self, t: float) -> StepValues:
+        key = round(t, 3)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._evaluator.evaluate(t)
+            self.evaluations += 1
+            last = self._fleet.store.last_time
+            if last is not None and t <= last:
+                self._cache[key] = found
+        return found
+
+    def _trim(self) -> None:
+        last = self._fleet.store.last_time
+        if last is None or len(self._cache) < 2048:
+            return
+        horizon = last - self._fleet.store.retention
+        for key in [k for k in self._cache if k < horizon]:
+            del self._cache[key]
+
+    def alerts(self) -> list[Alert]:
+        """The demo has no Alertmanager: breaches come from the threshold engine."""
+        return []
+
+    def close(self) -> None:
+        return None
