@@ -241,7 +241,7 @@ def test_source_error_exits_2_with_one_line(source, capsys):
 
 def test_window_at_json_and_agent_flags(source, capsys):
     fixed = source({"ttft_p99": {"billing": 2000.0, "sales": 500.0}, "stt_p90": {"billing": 100.0, "sales": 100.0}})
-    code = main(["--window", "10m", "check", "--at=-1h", "--ttft-p99", "1200", "--max", "stt_p90=400",
+    code = main(["--window", "10m", "check", "--at", "-1h", "--ttft-p99", "1200", "--max", "stt_p90=400",
                  "--each-agent", "--json", "--prometheus", "http://p:1"])
     assert code == 1
     assert fixed.windows == [Window(END - 3600 - 600, END - 3600, 15)]
