@@ -17,14 +17,23 @@ from typing import Callable
 
 from voicetop.domain.frame_builder import build_frame
 from voicetop.domain.model import (
+    QUANTILES,
+    STAGES,
     Frame,
     HealthState,
     MetricsResult,
     SourceHealth,
+    StageStats,
     Window,
+    stage_stat_key,
 )
 from voicetop.domain.thresholds import ThresholdSet
-from voicetop.sources.base import MetricsSource, SourceError
+from voicetop.sources.base import MetricsSource, SourceError, TraceSource
+
+#: How many recent turns feed trace-derived stage percentiles.
+TRACE_TURN_LIMIT = 2000
+#: Trace-derived stats are re-fetched at most this often (seconds).
+TRACE_REFRESH = 15.0
 
 MAX_BACKOFF = 60.0
 
@@ -67,8 +76,10 @@ class Poller:
         context: str = "default",
         mode: str | None = None,
         seed: int | None = None,
+        traces: TraceSource | None = None,
     ) -> None:
         self.source = source
+        self.traces = traces
         self.thresholds = thresholds
         self.on_frame = on_frame
         self.refresh = refresh
@@ -83,6 +94,7 @@ class Poller:
         self._thread: threading.Thread | None = None
         self._last_result: MetricsResult | None = None
         self._last_ok: float | None = None
+        self._trace_cache: tuple[Window, object, SourceHealth | None] | None = None
         self.failures = 0
         self.polls = 0
 
@@ -136,7 +148,36 @@ class Poller:
         state = HealthState.STALE if result.errors else HealthState.OK
         message = "; ".join(f"{k}: {v}" for k, v in sorted(result.errors.items()))
         health = SourceHealth(self.source.name, state, message, now, now)
-        return self._frame(result, health, now, view)
+        derived, trace_health = self._trace_derived(result, now)
+        return self._frame(result, health, now, view, derived, trace_health)
+
+    def _trace_derived(self, result: MetricsResult, now: float):
+        """Stage percentiles from recent turns for stages the metrics lack."""
+        missing = missing_stages(result)
+        if self.traces is None or not missing:
+            return None, None
+        window = result.window
+        cached = self._trace_cache
+        if cached is not None and _close_enough(cached[0], window):
+            return cached[1], cached[2]
+        derived, health = self._fetch_trace_stats(window, missing, now)
+        self._trace_cache = (window, derived, health)
+        return derived, health
+
+    def _fetch_trace_stats(self, window: Window, missing: set[str], now: float):
+        from voicetop.domain.turns import trace_stage_stats_by_agent
+
+        assert self.traces is not None
+        try:
+            turns = self.traces.recent_turns(None, window.start, window.end, TRACE_TURN_LIMIT)
+        except Exception as exc:  # SourceError or an adapter bug: metrics still show
+            reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            return None, SourceHealth(self.traces.name, HealthState.ERROR, reason, None, now)
+        derived = {
+            agent: {stage: stats for stage, stats in stages.items() if stage in missing}
+            for agent, stages in trace_stage_stats_by_agent(turns).items()
+        }
+        return derived, SourceHealth(self.traces.name, HealthState.OK, "", now, now)
 
     def _failed(self, reason: str, window: Window, now: float, view: ViewWindow) -> Frame:
         self.failures += 1
@@ -145,7 +186,15 @@ class Poller:
         result = self._last_result or MetricsResult(window=window, series={})
         return self._frame(result, health, now, view)
 
-    def _frame(self, result: MetricsResult, health: SourceHealth, now: float, view: ViewWindow) -> Frame:
+    def _frame(
+        self,
+        result: MetricsResult,
+        health: SourceHealth,
+        now: float,
+        view: ViewWindow,
+        derived: dict[str | None, dict[str, StageStats]] | None = None,
+        trace_health: SourceHealth | None = None,
+    ) -> Frame:
         alerts = ()
         fetch_alerts = getattr(self.source, "alerts", None)
         if fetch_alerts is not None and health.state is HealthState.OK:
@@ -154,9 +203,10 @@ class Poller:
             except Exception:  # alerts are best-effort; metrics still show
                 alerts = ()
         mode = self._mode or ("live" if view.live else "at")
+        healths = (health,) if trace_health is None else (health, trace_health)
         return build_frame(
-            result, self.thresholds, (health,), created_at=now, mode=mode, alerts=alerts,
-            context=self.context,
+            result, self.thresholds, healths, created_at=now, mode=mode, alerts=alerts,
+            context=self.context, derived_stages=derived,
         )
 
     def _run(self) -> None:
@@ -175,6 +225,25 @@ class Poller:
                 delay = backoff_delay(self.failures, self.refresh, self._rng)
             self._wake.wait(delay)
             self._wake.clear()
+
+
+def _close_enough(cached: Window, window: Window) -> bool:
+    """A cached trace window still serves: same length, end within TRACE_REFRESH."""
+    return cached.duration == window.duration and abs(window.end - cached.end) <= TRACE_REFRESH
+
+
+def missing_stages(result: MetricsResult) -> set[str]:
+    """Stages for which the metrics hold no value at all (any agent, any quantile)."""
+    missing = set()
+    for stage in STAGES:
+        keys = [stage_stat_key(stage, q) for q, _ in QUANTILES]
+        if not any(
+            series.finite_values()
+            for key in keys
+            for series in result.series.get(key, {}).values()
+        ):
+            missing.add(stage)
+    return missing
 
 
 def with_health(frame: Frame, health: SourceHealth) -> Frame:

@@ -139,3 +139,54 @@ def test_background_thread_delivers_frames_and_pause_stops_them():
     finally:
         poller.stop()
     assert not math.isnan(frames[-1].window.end)
+
+
+class TurnsSource:
+    """A trace source answering recent_turns with fixed turns (STT only in traces)."""
+
+    name = "traces"
+
+    def __init__(self, fail=False):
+        self.calls = 0
+        self.fail = fail
+
+    def recent_turns(self, agent_id, since, until, limit=500):
+        from voicetop.domain.model import Turn
+
+        self.calls += 1
+        if self.fail:
+            raise SourceError("HTTP 502 from jaeger")
+        return [
+            Turn(f"t{i}", f"s{i % 3}", "agent-a" if i % 2 else "agent-b", i, since, {"stt": 100.0 + i, "ttft": 999.0})
+            for i in range(20)
+        ]
+
+
+def test_trace_derived_stages_fill_only_what_metrics_lack_and_are_cached():
+    source = ScriptedSource()
+    traces = TurnsSource()
+    poller = make_poller(source, traces=traces)
+    frame = poller.poll_once()
+    agent_a = frame.agent("agent-a")
+    stt = agent_a.stages["stt"]
+    assert stt.derived_from == "traces" and stt.p50 is not None and 100 < stt.p50 < 120
+    assert agent_a.stages["ttft"].derived_from == "metrics"  # metrics have ttft: not replaced
+    assert agent_a.stage_value("ttft", "p99") == 1500
+    assert frame.agent("agent-b") is not None  # an agent seen only in traces is listed
+    assert frame.fleet.stages["stt"].derived_from == "traces"
+    assert [h.name for h in frame.health] == ["scripted", "traces"]
+    source.clock += 14  # next step: window end moves by 15 s
+    poller.poll_once()
+    assert traces.calls == 1  # cached within TRACE_REFRESH
+    source.clock += 30
+    poller.poll_once()
+    assert traces.calls == 2
+
+
+def test_trace_source_failure_marks_traces_but_metrics_still_show():
+    poller = make_poller(ScriptedSource(), traces=TurnsSource(fail=True))
+    frame = poller.poll_once()
+    metrics_health, trace_health = frame.health
+    assert metrics_health.state is HealthState.OK
+    assert trace_health.state is HealthState.ERROR and "502" in trace_health.message
+    assert frame.agent("agent-a").stage_value("ttft", "p99") == 1500

@@ -58,24 +58,31 @@ def build_frame(
     mode: str = "live",
     alerts: Iterable[Alert] = (),
     context: str = "default",
+    derived_stages: Mapping[str | None, Mapping[str, StageStats]] | None = None,
 ) -> Frame:
-    """Evaluate thresholds for the fleet and every agent; newest breaches first."""
+    """Evaluate thresholds for the fleet and every agent; newest breaches first.
+
+    ``derived_stages`` (trace-derived percentiles per agent, fleet under None)
+    fill the stages the metrics lack; agents seen only in traces are included.
+    """
+    derived = derived_stages or {}
     all_breaches: list[Breach] = []
     agents: list[AgentStats] = []
     fleet_series = result.for_agent(None)
     fleet_breaches = evaluate(thresholds, fleet_series, None)
     all_breaches.extend(fleet_breaches)
-    for agent_id in result.agent_ids():
+    agent_ids = sorted(set(result.agent_ids()) | {a for a in derived if a is not None})
+    for agent_id in agent_ids:
         series = result.for_agent(agent_id)
         breaches = evaluate(thresholds, series, agent_id)
         all_breaches.extend(breaches)
-        agents.append(agent_stats(agent_id, series, breaches))
+        agents.append(agent_stats(agent_id, series, breaches, derived.get(agent_id)))
     all_breaches.sort(key=lambda b: (not b.active, -int(b.severity), -b.since))
     return Frame(
         created_at=created_at,
         window=result.window,
         mode=mode,
-        fleet=agent_stats(None, fleet_series, fleet_breaches),
+        fleet=agent_stats(None, fleet_series, fleet_breaches, derived.get(None)),
         agents=tuple(agents),
         breaches=tuple(all_breaches),
         health=tuple(health),

@@ -55,7 +55,7 @@ class VoicetopApp(App):
         view = view or ViewWindow(length=self.config.window, step=self.config.step)
         self.poller = poller_factory(
             metrics, self.thresholds, self._frame_from_thread,
-            refresh=refresh, view=view, context=self.config.context.name,
+            refresh=refresh, view=view, context=self.config.context.name, traces=traces,
         )
         self.frame: Frame | None = None
         self.frames_applied = 0
