@@ -124,3 +124,12 @@ def test_check_on_snapshot_files(backfilled_prometheus, tmp_path, capsys):
     assert main(["check", str(good), "--at", rfc3339(scenario.start), "--ttft-p99", "1200"]) == 2
     assert "no data" in capsys.readouterr().err
     assert main(["check", str(tmp_path / "missing.json"), "--ttft-p99", "1200"]) == 2
+
+
+def test_check_on_victoria_metrics(victoria, capsys):
+    scenario = victoria.scenario
+    during = rfc3339(scenario.incident.start + 600)
+    assert main(["check", "--prometheus", victoria.url, "--at", during, "--ttft-p99", "1200", "--wer-max", "8"]) == 1
+    assert "ttft_p99 (fleet)" in capsys.readouterr().out.splitlines()[-1]
+    healthy = rfc3339(scenario.incident.start - 600)
+    assert main(["check", "--prometheus", victoria.url, "--at", healthy, "--ttft-p99", "1200", "--wer-max", "8"]) == 0

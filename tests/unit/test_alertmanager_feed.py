@@ -57,3 +57,13 @@ def test_silence_duration_field():
     for text, problem in [("0s", "positive"), ("8d", "7 days"), ("soon", "not a duration")]:
         with pytest.raises(ValueError, match=problem):
             parse_silence_duration(text)
+
+
+def test_silence_refusal_reasons():
+    from voicetop.alerting.silence import silence_refusal
+
+    a = alert("A", "x", "alertmanager")
+    assert silence_refusal(a, has_alertmanager=True, write_allowed=True) is None
+    assert "read-only" in silence_refusal(a, has_alertmanager=True, write_allowed=False)
+    assert "--alertmanager" in silence_refusal(a, has_alertmanager=False, write_allowed=True)
+    assert "select" in silence_refusal(None, has_alertmanager=True, write_allowed=True)

@@ -78,6 +78,17 @@ def default_author(environ: Mapping[str, str] | None = None) -> str:
     return user or "voicetop"
 
 
+def silence_refusal(alert: Alert | None, *, has_alertmanager: bool, write_allowed: bool) -> str | None:
+    """Why the console cannot silence ``alert`` now (one line), or None when it can."""
+    if alert is None:
+        return "select an alert to silence"
+    if not has_alertmanager:
+        return "no Alertmanager: start with --alertmanager URL or set alertmanager in the context"
+    if not write_allowed:
+        return "read-only context: start with --write or set write = true to create silences"
+    return None
+
+
 def ensure_writable(write_allowed: bool) -> None:
     """Raise :class:`ReadOnlyError` unless writes are allowed."""
     if not write_allowed:
