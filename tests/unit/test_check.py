@@ -285,3 +285,18 @@ def test_without_any_source_is_a_usage_error(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("VOICETOP_CONFIG", raising=False)
     assert main(["check", "--ttft-p99", "1200"]) == 2
     assert "no metrics source" in capsys.readouterr().err
+
+
+def test_critical_gates_use_per_agent_overrides_when_gating_agents():
+    thresholds = ThresholdSet().with_overrides({"ttft_p99": {"critical": 2500.0}}, "billing")
+    gates = [g for g in critical_gates(thresholds) if g.key == "ttft_p99"]
+    data = {"ttft_p99": {None: series(1, 1, 1, 1, 2000), "billing": series(1, 1, 1, 1, 2000),
+                         "sales": series(1, 1, 1, 1, 2000)}}
+    each = evaluate_gates(result(data), gates, each_agent=True, thresholds=thresholds)
+    assert [(r.agent_id, r.gate.limit, r.status) for r in each.results] == [
+        ("billing", 2500, PASS), ("sales", 1200, FAIL)
+    ]
+    fleet = evaluate_gates(result(data), gates, thresholds=thresholds)
+    assert [(r.gate.limit, r.status) for r in fleet.results] == [(1200, FAIL)]
+    explicit = evaluate_gates(result(data), [make_gate("ttft_p99", 1200, "max")], agents=["billing"], thresholds=thresholds)
+    assert explicit.results[0].status == FAIL  # a flag's limit is never overridden

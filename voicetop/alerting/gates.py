@@ -13,7 +13,7 @@ codes: 1 when any gate fails, else 2 when any gate has no data, else 0.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import (
@@ -47,6 +47,7 @@ class Gate:
     direction: str = "max"
     label: str = ""
     unit: str = "ms"
+    from_thresholds: bool = False  # --critical: per-agent overrides apply
 
     def passes(self, value: float) -> bool:
         return value <= self.limit if self.direction == "max" else value >= self.limit
@@ -162,7 +163,7 @@ def critical_gates(thresholds: ThresholdSet, keys: Sequence[str] | None = None) 
         if rule.baseline or (keys is not None and key not in keys) or key not in gate_keys():
             continue
         direction = "max" if rule.direction == "above" else "min"
-        gates.append(Gate(key, rule.critical, direction, stat_label(key, thresholds), stat_unit(key)))
+        gates.append(Gate(key, rule.critical, direction, stat_label(key, thresholds), stat_unit(key), True))
     return tuple(gates)
 
 
@@ -197,6 +198,14 @@ def evaluate_gate(
     return GateResult(gate, agent_id, value, worst, PASS if gate.passes(value) else FAIL)
 
 
+def _for_agent(gate: Gate, agent_id: str | None, thresholds: ThresholdSet | None) -> Gate:
+    """A threshold-derived gate with the agent's own critical limit, if it has one."""
+    if not gate.from_thresholds or thresholds is None or agent_id is None:
+        return gate
+    rule = thresholds.rule(gate.key, agent_id)
+    return gate if rule is None else replace(gate, limit=rule.critical)
+
+
 def evaluate_gates(
     result: MetricsResult,
     gates: Sequence[Gate],
@@ -204,11 +213,13 @@ def evaluate_gates(
     agents: Sequence[str] | None = None,
     each_agent: bool = False,
     window: Window | None = None,
+    thresholds: ThresholdSet | None = None,
 ) -> GateReport:
     """Evaluate gates for the fleet (default), the named agents, or every agent.
 
     With ``each_agent`` an agent without data for a key is skipped; the key is
-    "no data" only when no agent has it.
+    "no data" only when no agent has it.  ``thresholds`` supplies per-agent
+    limits for gates made by :func:`critical_gates`.
     """
     window = window or result.window
     results: list[GateResult] = []
@@ -217,13 +228,15 @@ def evaluate_gates(
         reason = result.errors.get(gate.key, "")
         if each_agent:
             found = [
-                evaluate_gate(gate, per_agent[a], window, a)
+                evaluate_gate(_for_agent(gate, a, thresholds), per_agent[a], window, a)
                 for a in sorted(a for a in per_agent if a is not None)
             ]
             found = [r for r in found if r.status != NO_DATA]
             results.extend(found or [GateResult(gate, None, None, None, NO_DATA, reason or "no agent has data")])
         elif agents:
-            results.extend(evaluate_gate(gate, per_agent.get(a), window, a, reason) for a in agents)
+            results.extend(
+                evaluate_gate(_for_agent(gate, a, thresholds), per_agent.get(a), window, a, reason) for a in agents
+            )
         else:
             results.append(evaluate_gate(gate, per_agent.get(None), window, None, reason))
     return GateReport(window, tuple(results))

@@ -146,7 +146,10 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return EXIT_USAGE
     finally:
         source.close()
-    report = evaluate_gates(result, gates, agents=args.agent or None, each_agent=args.each_agent, window=window)
+    report = evaluate_gates(
+        result, gates, agents=args.agent or None, each_agent=args.each_agent, window=window,
+        thresholds=config.context.thresholds,
+    )
     source_name = getattr(source, "display_url", None) or getattr(source, "name", "")
     if args.json:
         out.write(json.dumps(render_json(report, source_name), indent=2) + "\n")
