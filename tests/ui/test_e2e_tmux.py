@@ -19,7 +19,8 @@ VOICETOP = Path(sys.executable).parent / "voicetop"
 
 def _tmux(socket: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10, check=False
+        ["tmux", "-L", socket, "-f", os.devnull, *args],
+        capture_output=True, text=True, timeout=10, check=False,
     )
 
 
@@ -44,13 +45,20 @@ def _session_alive(socket: str) -> bool:
 def test_demo_console_in_tmux(tmp_path):
     assert VOICETOP.exists(), f"console script not installed at {VOICETOP}"
     socket = f"voicetop-e2e-{uuid.uuid4().hex[:10]}"
-    env_prefix = f"cd {tmp_path} && TERM=xterm-256color VOICETOP_CONFIG={tmp_path / 'none.toml'} "
+    # COLUMNS/LINES can leak into the pane with stale values; the app must ask the tty.
+    env_prefix = (
+        f"cd {tmp_path} && env -u COLUMNS -u LINES TERM=xterm-256color "
+        f"VOICETOP_CONFIG={tmp_path / 'none.toml'} "
+    )
     (tmp_path / "none.toml").write_text("")
     exit_file = tmp_path / "exit-code"
     command = f"{env_prefix}{VOICETOP} --demo --refresh 1s; echo $? > {exit_file}; sleep 30"
     try:
         started = _tmux(socket, "new-session", "-d", "-s", "vt", "-x", "120", "-y", "40", command)
         assert started.returncode == 0, started.stderr
+        _tmux(socket, "resize-window", "-t", "vt", "-x", "120", "-y", "40")
+        size = _tmux(socket, "display-message", "-p", "-t", "vt", "#{window_width}x#{window_height}")
+        assert size.stdout.strip() == "120x40"
         screen = _wait_for_pane(
             socket,
             lambda t: "Agent" in t and "Status" in t and "CRITICAL" in t and "WARNING" in t,

@@ -248,3 +248,16 @@ async def test_agent_detail_contents_and_sessions_slot(fake_metrics):
         assert any("issue #4" in str(n.message) for n in app._notifications)
         await pilot.press("escape")
         assert not isinstance(app.screen, AgentScreen)
+
+
+async def test_mouse_click_row_selects_and_second_click_opens(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot)
+        agents = table(app)
+        third = agents.row_keys()[2]
+        await pilot.click(AgentTable, offset=(3, 3))  # header is line 0, rows from line 1
+        assert agents.cursor_key() == third
+        assert third in app.screen.query_one("#sparks-title").render().plain
+        await pilot.click(AgentTable, offset=(3, 3))
+        assert isinstance(app.screen, AgentScreen) and app.screen.agent_id == third

@@ -18,7 +18,8 @@ from voicetop.ui.widgets.sparks import StageSparks
 
 
 def size_classes(width: int, height: int) -> set[str]:
-    """Layout classes: ``-narrow`` stacks panels, ``-short`` hides p50, ``-tiny`` hides panels."""
+    """Layout classes: ``-narrow`` (< 120 columns), ``-short`` (fewer breach rows, no p50
+    sparklines) and ``-tiny`` (table only)."""
     classes = set()
     if width < 120:
         classes.add("-narrow")
@@ -97,6 +98,7 @@ class FleetScreen(Screen):
         for name in ("-narrow", "-short", "-tiny"):
             self.set_class(name in wanted, name)
         self.table.set_tier(tier_for_width(width))
+        self.query_one(BreachPanel).compact = width < 100
         if self.app.frame is not None:
             self.show_frame(self.app.frame)
 

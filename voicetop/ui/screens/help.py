@@ -31,7 +31,7 @@ LEGEND = "Severity: ● ok  ▲ warning  ✖ critical (ASCII: o ! X). Values pas
 def help_text() -> Text:
     text = Text("voicetop keys\n\n", style="bold")
     for key, meaning in KEYS:
-        text.append(f"  {key:<14}", style="bold")
+        text.append(f"  {key:<16}", style="bold")
         text.append(f"{meaning}\n")
     text.append(f"\n{LEGEND}\n", style="dim")
     text.append("Press Esc, q or ? to close.", style="dim")

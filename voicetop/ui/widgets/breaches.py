@@ -17,7 +17,7 @@ BREACH_COLUMNS = (
     Column("severity", "Severity", numeric=False),
     Column("key", "Breach", numeric=False),
     Column("agent", "Agent", numeric=False),
-    Column("value", "Value vs threshold", numeric=False),
+    Column("value", "Value vs limit", numeric=False),
     Column("since", "Since", numeric=False),
 )
 
@@ -34,23 +34,33 @@ def value_vs_threshold(breach: Breach, thresholds: ThresholdSet) -> str:
     return f"{fmt_number(breach.value, unit)} {sign} {fmt_number(breach.threshold, unit)}"
 
 
+SHORT_WORDS = {"WARNING": "WARN", "CRITICAL": "CRIT"}
+
+
 def breach_label(breach: Breach, thresholds: ThresholdSet) -> str:
     rule = thresholds.rule(breach.key, breach.agent_id)
     return rule.label if rule is not None and rule.label else breach.key
 
 
 def breach_cells(
-    breach: Breach, thresholds: ThresholdSet, palette: Palette, now: float, order: int
+    breach: Breach, thresholds: ThresholdSet, palette: Palette, now: float, order: int,
+    compact: bool = False,
 ) -> list[SortCell]:
-    dim = "" if breach.active else "dim "
+    """Resolved breaches are dimmed, lower-case and show their ``since–until`` range."""
+    dim = "" if breach.active else "dim"
     colour = palette.style(breach.severity) if breach.active else "dim"
-    word = SEVERITY_WORDS[breach.severity] + ("" if breach.active else " (resolved)")
+    word = SEVERITY_WORDS[breach.severity]
+    if compact:
+        word = SHORT_WORDS.get(word, word)
+    if not breach.active:
+        word = word.lower()
+    value = value_vs_threshold(breach, thresholds)
     return [
         SortCell(f"{palette.glyph(breach.severity)} {word}", colour, order),
-        SortCell(safe_text(breach_label(breach, thresholds), 24), dim.strip()),
-        SortCell(safe_text(breach.agent_id or "fleet", 24), dim.strip()),
-        SortCell(value_vs_threshold(breach, thresholds), colour),
-        SortCell(since_text(breach.since, breach.until, now), dim.strip()),
+        SortCell(safe_text(breach_label(breach, thresholds), 24), dim),
+        SortCell(safe_text(breach.agent_id or "fleet", 24), dim),
+        SortCell(value.replace(" ", "") if compact else value, colour),
+        SortCell(since_text(breach.since, breach.until, now), dim),
     ]
 
 
@@ -70,6 +80,7 @@ class BreachPanel(Vertical):
         self.agent_id = agent_id
         self.all_agents = all_agents
         self.breaches: dict[str, Breach] = {}
+        self.compact = False
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="panel-title", id="breach-title")
@@ -84,7 +95,10 @@ class BreachPanel(Vertical):
         now = frame.window.end
         table = self.query_one(BreachTable)
         table.sync(
-            {breach_id(b): breach_cells(b, thresholds, palette, now, i) for i, b in enumerate(chosen)}
+            {
+                breach_id(b): breach_cells(b, thresholds, palette, now, i, self.compact)
+                for i, b in enumerate(chosen)
+            }
         )
         active = sum(1 for b in chosen if b.active)
         title = Text(f"Breaches · {active} active", style="bold")
