@@ -5,7 +5,9 @@
 
 Each gate is evaluated at the end of the window (``--at``, default now) over a
 rate range equal to the window when the source supports it (Prometheus), and
-on the fleet unless ``--agent``/``--each-agent`` say otherwise.  Exit 0 when
+on the fleet unless ``--agent``/``--each-agent`` say otherwise.  A snapshot
+file (``--snapshot FILE`` or a positional FILE) is gated at its window's end
+with the rate range it was exported with.  Exit 0 when
 all gates hold, 1 when one fails, 2 on a usage or source error or when a gate
 has no data (a gate without data never passes).
 """
