@@ -261,3 +261,15 @@ async def test_mouse_click_row_selects_and_second_click_opens(make_app):
         assert third in app.screen.query_one("#sparks-title").render().plain
         await pilot.click(AgentTable, offset=(3, 3))
         assert isinstance(app.screen, AgentScreen) and app.screen.agent_id == third
+
+
+async def test_q_quits_from_help_and_detail_screens(make_app):
+    for path in (("question_mark",), ("enter",)):
+        app = make_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await started(pilot)
+            await pilot.press(*path)
+            assert app.screen is not app.screen_stack[0]
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running, what="exit")
+        assert app.return_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import CancelledError
 from typing import Callable
 
 from textual.app import App
@@ -123,7 +124,7 @@ class VoicetopApp(App):
             return
         try:
             self.call_from_thread(self.apply_frame, frame)
-        except RuntimeError:  # app not running yet or already closed
+        except (RuntimeError, CancelledError):  # app not running yet, or its loop closed
             pass
 
     def apply_frame(self, frame: Frame, force: bool = False) -> None:
@@ -174,7 +175,7 @@ class VoicetopApp(App):
         if not self.closing:
             try:
                 self.call_from_thread(self.apply_frame, frame, True)
-            except RuntimeError:
+            except (RuntimeError, CancelledError):
                 pass
 
     def action_help(self) -> None:

@@ -34,7 +34,7 @@ def help_text() -> Text:
         text.append(f"  {key:<16}", style="bold")
         text.append(f"{meaning}\n")
     text.append(f"\n{LEGEND}\n", style="dim")
-    text.append("Press Esc, q or ? to close.", style="dim")
+    text.append("Press Esc or ? to close, q to quit.", style="dim")
     return text
 
 
@@ -42,7 +42,7 @@ class HelpScreen(ModalScreen):
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("question_mark", "close", "Close", show=False),
-        Binding("q", "close", "Close", show=False),
+        Binding("q", "app.quit", "Quit", show=False),
     ]
 
     def compose(self) -> ComposeResult:

@@ -1,0 +1,240 @@
+"""Live sessions of one agent: a sortable, filterable table refreshed in place.
+
+Used embedded in the agent detail screen and full-screen in SessionsScreen.
+All trace-source calls run in worker threads; Enter opens the turns screen.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.actions import SkipAction
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Static
+from textual.worker import Worker, WorkerState
+
+from voicetop.domain.model import Session, Severity
+from voicetop.domain.text import safe_text
+from voicetop.domain.timeparse import format_duration
+from voicetop.ui.format import fmt_number
+from voicetop.ui.widgets.drill_table import (
+    TRACE_WINDOW_SECONDS,
+    DrillTable,
+    Fetched,
+    age_text,
+    fetch,
+    ms_cell,
+    right,
+    trace_window_end,
+)
+from voicetop.ui.widgets.keyed_table import Column, SortCell
+
+REFRESH_SECONDS = 3.0
+SESSION_LIMIT = 500
+
+COLUMNS: tuple[Column, ...] = (
+    Column("session", "Session", numeric=False),
+    Column("room", "Room", numeric=False),
+    Column("turns", "Turns"),
+    Column("last", "Last E2E"),
+    Column("worst", "Worst E2E"),
+    Column("intr", "Intr"),
+    Column("tokens", "Tokens"),
+    Column("age", "Age"),
+)
+LABELS = {c.key: c.label for c in COLUMNS}
+
+
+def session_cells(session: Session, now: float, app) -> list[SortCell]:
+    """One session row; end-to-end values marked against the e2e limits."""
+    thresholds, palette, agent = app.thresholds, app.palette, session.agent_id
+    return [
+        SortCell(safe_text(session.session_id, 28), "", session.session_id),
+        SortCell(safe_text(session.room, 24), "dim", session.room),
+        right(str(session.turns), "", session.turns),
+        ms_cell("e2e", session.last_e2e_ms, thresholds, agent, palette),
+        ms_cell("e2e", session.worst_e2e_ms, thresholds, agent, palette),
+        right(str(session.interruptions) if session.interruptions else "·", "", session.interruptions),
+        right(fmt_number(session.tokens, "count"), "", session.tokens),
+        right(age_text(now - session.started), "dim", now - session.started),
+    ]
+
+
+class SessionsPanel(Vertical):
+    """Sessions of ``agent_id`` with a finished turn in the last 15 minutes."""
+
+    SCOPED_CSS = False
+    DEFAULT_CSS = """
+    SessionsPanel { height: 1fr; min-height: 5; }
+    SessionsPanel > .sessions-status { height: 1; background: $panel; }
+    SessionsPanel > Input { height: 1; border: none; padding: 0 1; background: $boost; }
+    SessionsPanel > DrillTable { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("S", "reverse_sort", "Reverse", show=False),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear", show=False),
+    ]
+
+    def __init__(self, agent_id: str, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.agent_id = agent_id
+        self.sessions: dict[str, Session] = {}
+        self.filter_text = ""
+        self.error = ""
+        self.loaded = False
+        self.window_end: float | None = None
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="sessions-status")
+        yield Input(placeholder="filter sessions by id or room — Enter applies, Esc clears")
+        yield DrillTable(LABELS, "worst", True, cursor_type="row")
+
+    @property
+    def table(self) -> DrillTable:
+        return self.query_one(DrillTable)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).display = False
+        self.table.set_columns(COLUMNS)
+        self.table.tie_break = lambda key: key
+        if self.app.traces is None:
+            self._status()
+            return
+        self.table.loading = True
+        self.reload()
+        self.set_interval(REFRESH_SECONDS, self._tick)
+
+    def focus_table(self) -> None:
+        self.table.focus()
+
+    # -- loading -----------------------------------------------------------
+    def _tick(self) -> None:
+        if self.app.paused or not self.screen.is_current:
+            return
+        self.reload()
+
+    def reload(self) -> None:
+        """Query the trace source in a worker thread (skipped while one runs)."""
+        if self.app.traces is None or self._loading:
+            return
+        self._loading = True
+        self._status()
+        self.run_worker(self._query, thread=True, group="sessions", exclusive=True)
+
+    def _query(self) -> Fetched[tuple[float, list[Session]]]:
+        app = self.app
+
+        def call() -> tuple[float, list[Session]]:
+            until = trace_window_end(app)
+            since = until - TRACE_WINDOW_SECONDS
+            return until, app.traces.sessions(self.agent_id, since, until, SESSION_LIMIT)
+
+        return fetch(call)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "sessions" or event.worker.node is not self:
+            return
+        if event.state in (WorkerState.CANCELLED, WorkerState.ERROR):
+            self._loading = False
+        elif event.state is WorkerState.SUCCESS:
+            self._loading = False
+            self._apply(event.worker.result)
+
+    def _apply(self, result: Fetched[tuple[float, list[Session]]]) -> None:
+        self.table.loading = False
+        self.loaded = True
+        if not result.ok:
+            self.error = result.error
+        else:
+            self.error = ""
+            self.window_end, sessions = result.value
+            self.sessions = {s.session_id: s for s in sessions if s.agent_id == self.agent_id or not s.agent_id}
+            self._show()
+        self._status()
+
+    # -- rendering ---------------------------------------------------------
+    def _show(self) -> None:
+        now = self.window_end or 0.0
+        needle = self.filter_text.lower()
+        wanted = {
+            key: session_cells(session, now, self.app)
+            for key, session in self.sessions.items()
+            if not needle or needle in key.lower() or needle in session.room.lower()
+        }
+        self.table.sync(wanted)
+
+    def _status(self) -> None:
+        text = Text(" Sessions ", style="bold reverse", no_wrap=True, overflow="ellipsis")
+        if self.app.traces is None:
+            text.append("  no trace backend configured (pass --traces URL)", style="dim")
+        else:
+            shown = self.table.row_count
+            count = f"{shown}" if shown == len(self.sessions) else f"{shown}/{len(self.sessions)}"
+            text.append(f" {count} with a turn in the last {format_duration(TRACE_WINDOW_SECONDS)}")
+            text.append(f" · {self.table.sort_note(self.app.palette.ascii)}", style="dim")
+            if self.filter_text:
+                text.append(" · filter ", style="dim")
+                text.append(f'"{safe_text(self.filter_text, 20)}"')
+            if self._loading:
+                text.append(" · loading…", style="dim")
+            if self.error:
+                text.append("  traces: ", style=self.app.palette.style(Severity.CRITICAL))
+                text.append(self.error, style=self.app.palette.style(Severity.CRITICAL))
+            elif self.loaded and not self.sessions:
+                text.append("  (no finished turns yet)", style="dim")
+            else:
+                text.append("  Enter: turns", style="dim")
+        self.query_one(".sessions-status", Static).update(text)
+
+    # -- events and actions ------------------------------------------------
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        session = self.sessions.get(str(event.row_key.value))
+        if session is not None:
+            from voicetop.ui.screens.turns import TurnsScreen
+
+            self.app.push_screen(TurnsScreen(session))
+
+    def action_cycle_sort(self) -> None:
+        self.table.cycle_sort()
+        self._status()
+
+    def action_reverse_sort(self) -> None:
+        self.table.reverse_sort()
+        self._status()
+
+    def action_filter(self) -> None:
+        box = self.query_one(Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one(Input)
+        if not box.display and not self.filter_text:
+            raise SkipAction()  # nothing to clear: Esc goes back
+        box.value = ""
+        box.display = False
+        self._set_filter("")
+        self.table.focus()
+
+    @on(Input.Changed)
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_filter(event.value)
+
+    @on(Input.Submitted)
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._set_filter(event.value)
+        if not event.value:
+            event.input.display = False
+        self.table.focus()
+
+    def _set_filter(self, text: str) -> None:
+        self.filter_text = text.strip()
+        self._show()
+        self._status()
