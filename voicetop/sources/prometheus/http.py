@@ -39,7 +39,7 @@ def _api_error(body: bytes) -> str | None:
     """``errorType: error`` from a Prometheus JSON error body, if it is one."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if isinstance(data, dict) and data.get("status") == "error":
         kind = data.get("errorType") or "error"
@@ -103,7 +103,7 @@ def describe_exception(exc: BaseException, url: str, timeout: float) -> str:
         else:
             detail = "connection failed"
         return f"cannot reach prometheus at {where}: {detail}"
-    if isinstance(exc, (ValueError, KeyError, TypeError)):
+    if isinstance(exc, (ValueError, KeyError, TypeError, IndexError, RecursionError)):
         return "not a Prometheus API response (unexpected JSON)"
     if isinstance(exc, PrometheusApiClientException):
         match = re.match(r"HTTP Status Code (\d+)", str(exc))

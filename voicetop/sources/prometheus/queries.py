@@ -117,12 +117,14 @@ def clean_value(raw: object) -> float:
     """A sample value as float; NaN, ±Inf and garbage all become NaN."""
     try:
         value = float(raw)  # Prometheus sends "NaN", "+Inf", "-Inf" as strings
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return math.nan
     return value if math.isfinite(value) else math.nan
 
 
 def _grid_index(timestamp: float, window: Window, count: int) -> int | None:
+    if not math.isfinite(timestamp):
+        return None
     index = round((timestamp - window.start) / window.step)
     if 0 <= index < count and abs(window.start + index * window.step - timestamp) < window.step / 2:
         return index
@@ -138,15 +140,20 @@ def parse_matrix(
     """Series per stat and agent, aligned on the window's steps (NaN where absent).
 
     Rows without a stat tag, or per-agent rows without the agent label, are
-    ignored; the first row for a (stat, agent) pair wins.
+    ignored; the first row for a (stat, agent) pair wins.  Malformed rows
+    (non-string labels, points that are not ``[time, value]``) are skipped.
     """
     timestamps = window.timestamps()
     count = len(timestamps)
     found: dict[str, dict[str | None, Series]] = {}
     for row in rows:
+        if not isinstance(row, Mapping):
+            continue
         labels = row.get("metric") or {}
+        if not isinstance(labels, Mapping):
+            continue
         stat = labels.get(STAT_LABEL)
-        if not stat:
+        if not stat or not isinstance(stat, str):
             continue
         if query.split_prefix is None or not stat.startswith(query.split_prefix):
             if stat not in query.stats:
@@ -155,16 +162,17 @@ def parse_matrix(
             agent: str | None = None
         else:
             agent = labels.get(agent_label) or None
-            if agent is None:
+            if not isinstance(agent, str):
                 continue
         per_agent = found.setdefault(stat, {})
         if agent in per_agent:
             continue
         values = [math.nan] * count
-        for point in row.get("values") or ():
+        points = row.get("values")
+        for point in points if isinstance(points, list) else ():
             try:
                 timestamp, raw = float(point[0]), point[1]
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, KeyError, OverflowError):
                 continue
             index = _grid_index(timestamp, window, count)
             if index is not None:

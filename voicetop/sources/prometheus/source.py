@@ -118,7 +118,10 @@ class PrometheusSource:
             raise SourceError(describe_exception(exc, self.url, self.auth.timeout)) from None
         if not isinstance(rows, list):
             raise SourceError("not a Prometheus API response (unexpected JSON)")
-        return parse_matrix(rows, query, window, self.profile.agent_label)
+        try:
+            return parse_matrix(rows, query, window, self.profile.agent_label)
+        except Exception:  # a shape parse_matrix did not foresee: still a bad answer
+            raise SourceError("not a Prometheus API response (unexpected JSON)") from None
 
     def _fill_stale(
         self, series: dict[str, dict[str | None, Series]], failures: dict[str, str]
