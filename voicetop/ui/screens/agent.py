@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -108,13 +109,22 @@ class AgentScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="agent-title")
-        with Horizontal(id="agent-tables"):
-            yield KeyedTable(id="stage-table", cursor_type="none")
-            yield KeyedTable(id="scalar-table", cursor_type="none")
-        yield StageSparks(spark_height=2, id="agent-sparks")
-        yield BreachPanel(agent_id=self.agent_id, all_agents=False, id="agent-breaches")
+        with VerticalScroll(id="agent-body"):
+            with Horizontal(id="agent-tables"):
+                yield KeyedTable(id="stage-table", cursor_type="none")
+                yield KeyedTable(id="scalar-table", cursor_type="none")
+            yield StageSparks(spark_height=2, id="agent-sparks")
+            yield BreachPanel(agent_id=self.agent_id, all_agents=False, id="agent-breaches")
         yield Static(self._sessions_note(), id="sessions-slot")
         yield Footer()
+
+    def on_resize(self, event: Resize) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        """Below 130 columns the two tables stack; short screens get 1-line sparklines."""
+        self.set_class(width < 130, "-narrow")
+        self.set_class(height < 40 or width < 100, "-short")
 
     def _sessions_note(self) -> Text:
         if self.app.traces is None:
@@ -127,6 +137,7 @@ class AgentScreen(Screen):
         scalars.set_columns(SCALAR_COLUMNS)
         for table in self.query(KeyedTable):
             table.sort_column = table.columns_spec[0].key
+        self._apply_size(self.size.width, self.size.height)
         if self.app.frame is not None:
             self.show_frame(self.app.frame)
 

@@ -1,0 +1,341 @@
+"""The span waterfall: a Line-API ScrollView that renders only visible rows.
+
+Columns: tree (indent, fold marker, span name), duration, self time, marks
+(``◆`` critical path, ``▲``/``✖`` over a threshold), then the bar on a time
+axis whose ticks adapt to the width.  Line 0 is a fixed axis header.
+Span names are untrusted: they go through ``safe_text`` into plain Text,
+never through markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from voicetop.domain.text import safe_text
+from voicetop.domain.waterfall import Waterfall, WaterfallRow, axis_ticks, bar, toggle
+from voicetop.ui.format import Palette
+
+DURATION_WIDTH = 7
+MARKS_WIDTH = 3
+MIN_TREE_WIDTH = 12
+MIN_BAR_WIDTH = 8
+#: Stages with their own bar colour (component class ``waterfall--stage-<stage>``).
+BAR_STAGES: tuple[str, ...] = ("stt", "eou", "ttft", "llm", "tts", "tool", "e2e", "other")
+#: Theme variable colouring each stage's bars (see DEFAULT_CSS).
+STAGE_VARIABLES = {
+    "stt": "accent", "eou": "accent-darken-2", "ttft": "primary-lighten-2", "llm": "primary",
+    "tts": "secondary", "tool": "secondary-darken-2",
+}
+STAGE_NAMES = {
+    "stt": "STT", "eou": "EOU", "ttft": "TTFT", "llm": "LLM", "tts": "TTS",
+    "tool": "tool", "e2e": "turn", "other": "other",
+}
+
+
+def short_ms(value: float) -> str:
+    """At most 6 cells: ``0.4ms``, ``850ms``, ``3.41s``, ``12.5s``."""
+    if value < 10:
+        return f"{value:.1f}ms"
+    if value < 1000:
+        return f"{value:.0f}ms"
+    if value < 10_000:
+        return f"{value / 1000:.2f}s"
+    return f"{value / 1000:.1f}s" if value < 100_000 else f"{value / 1000:.0f}s"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column widths of one layout; ``bar_start`` is where the time axis begins."""
+
+    tree: int
+    bar: int
+
+    @property
+    def bar_start(self) -> int:
+        return self.tree + 1 + DURATION_WIDTH + 1 + DURATION_WIDTH + 1 + MARKS_WIDTH
+
+
+def columns_for(width: int, widest_tree: int) -> Columns:
+    """Tree column up to 40% of the width (as wide as the names need), the rest bars."""
+    fixed = 1 + DURATION_WIDTH + 1 + DURATION_WIDTH + 1 + MARKS_WIDTH
+    tree = max(MIN_TREE_WIDTH, min(widest_tree, int(width * 0.4)))
+    tree = max(4, min(tree, width - fixed - MIN_BAR_WIDTH))
+    return Columns(tree, max(1, width - fixed - tree))
+
+
+def indent_of(depth: int, tree_width: int) -> int:
+    """Indent cells for a depth, capped so a deep tree still shows names."""
+    return min(depth * 2, max(0, tree_width - 8))
+
+
+class WaterfallView(ScrollView, can_focus=True):
+    """Keys: j/k or arrows move, space/Enter toggle, h fold (or go to parent),
+    l unfold, g/G top/bottom."""
+
+    COMPONENT_CLASSES = {
+        "waterfall--header",
+        "waterfall--cursor",
+        "waterfall--synthetic",
+        *(f"waterfall--stage-{stage}" for stage in BAR_STAGES),
+    }
+    DEFAULT_CSS = """
+    WaterfallView { height: 1fr; overflow-x: hidden; overflow-y: auto; scrollbar-size-vertical: 1; }
+    WaterfallView > .waterfall--header { background: $panel; text-style: bold; }
+    WaterfallView > .waterfall--cursor { background: $boost; }
+    WaterfallView:focus > .waterfall--cursor { background: $accent 35%; }
+    WaterfallView > .waterfall--synthetic { color: $text-muted; text-style: italic; }
+    WaterfallView > .waterfall--stage-stt { color: $accent; }
+    WaterfallView > .waterfall--stage-eou { color: $accent-darken-2; }
+    WaterfallView > .waterfall--stage-ttft { color: $primary-lighten-2; }
+    WaterfallView > .waterfall--stage-llm { color: $primary; }
+    WaterfallView > .waterfall--stage-tts { color: $secondary; }
+    WaterfallView > .waterfall--stage-tool { color: $secondary-darken-2; }
+    WaterfallView > .waterfall--stage-e2e { color: $foreground 55%; }
+    WaterfallView > .waterfall--stage-other { color: $foreground 35%; }
+    """
+    BINDINGS = [
+        Binding("j,down", "move(1)", "Down", show=False),
+        Binding("k,up", "move(-1)", "Up", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("g,home", "top", "Top", key_display="g"),
+        Binding("G,end", "bottom", "Bottom", key_display="G", show=False),
+        Binding("space,enter", "toggle", "Fold", key_display="space"),
+        Binding("h,left", "fold", "Fold", show=False),
+        Binding("l,right", "unfold", "Unfold", show=False),
+    ]
+
+    class Highlighted(Message):
+        """The cursor moved to ``row`` (None when the waterfall is empty)."""
+
+        def __init__(self, view: "WaterfallView", row: WaterfallRow | None) -> None:
+            super().__init__()
+            self.view = view
+            self.row = row
+
+    def __init__(self, *, palette: Palette | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.palette = palette or Palette()
+        self.waterfall: Waterfall | None = None
+        self.collapsed: frozenset[str] = frozenset()
+        self.visible: tuple[WaterfallRow, ...] = ()
+        self.cursor = 0
+        self._names: dict[str, str] = {}
+        self._widest = MIN_TREE_WIDTH
+        self._lines: LRUCache[tuple, Strip] = LRUCache(1024)
+
+    # -- data ----------------------------------------------------------------
+    def set_waterfall(self, waterfall: Waterfall, collapsed: frozenset[str] = frozenset()) -> None:
+        """Show a new waterfall with the cursor on its first row."""
+        self.waterfall = waterfall
+        self._names = {r.span_id: safe_text(r.span.name, 120) or "(unnamed)" for r in waterfall.rows}
+        self._widest = max(
+            (r.depth * 2 + 2 + len(self._names[r.span_id]) for r in waterfall.rows), default=MIN_TREE_WIDTH
+        )
+        self.collapsed = frozenset(collapsed)
+        self.cursor = 0
+        self._relayout()
+        self.scroll_to(y=0, animate=False)
+        self._announce()
+
+    @property
+    def current(self) -> WaterfallRow | None:
+        return self.visible[self.cursor] if self.visible else None
+
+    def _relayout(self) -> None:
+        self.visible = self.waterfall.visible(self.collapsed) if self.waterfall else ()
+        self.cursor = max(0, min(self.cursor, len(self.visible) - 1))
+        self._lines.clear()
+        self.virtual_size = Size(0, len(self.visible) + 1)
+        self.refresh()
+
+    def _announce(self) -> None:
+        self.post_message(self.Highlighted(self, self.current))
+
+    def notify_style_update(self) -> None:
+        self._lines.clear()
+        super().notify_style_update()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._lines.clear()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # -- cursor and folding -------------------------------------------------
+    @property
+    def page_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def move_to(self, index: int) -> None:
+        if not self.visible:
+            return
+        index = max(0, min(index, len(self.visible) - 1))
+        if index != self.cursor:
+            self.cursor = index
+            self._announce()
+        top = int(self.scroll_offset.y)
+        if index < top:
+            self.scroll_to(y=index, animate=False)
+        elif index >= top + self.page_rows:
+            self.scroll_to(y=index - self.page_rows + 1, animate=False)
+        self.refresh()
+
+    def action_move(self, delta: int) -> None:
+        self.move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.move_to(self.cursor + direction * self.page_rows)
+
+    def action_top(self) -> None:
+        self.move_to(0)
+
+    def action_bottom(self) -> None:
+        self.move_to(len(self.visible) - 1)
+
+    def _set_collapsed(self, collapsed: frozenset[str]) -> None:
+        keep = self.current
+        self.collapsed = collapsed
+        self._relayout()
+        if keep is not None:
+            index = next(i for i, r in enumerate(self.visible) if r.span_id == keep.span_id)
+            self.cursor = index
+            self.move_to(index)
+
+    def action_toggle(self) -> None:
+        row = self.current
+        if row is not None and row.has_children:
+            self._set_collapsed(toggle(self.collapsed, row.span_id))
+
+    def action_fold(self) -> None:
+        """Fold the row's subtree; on a leaf or folded row go to its parent."""
+        row = self.current
+        if row is None:
+            return
+        if row.has_children and row.span_id not in self.collapsed:
+            self._set_collapsed(self.collapsed | {row.span_id})
+            return
+        for index in range(self.cursor - 1, -1, -1):
+            if self.visible[index].depth < row.depth:
+                self.move_to(index)
+                return
+
+    def action_unfold(self) -> None:
+        row = self.current
+        if row is not None and row.span_id in self.collapsed:
+            self._set_collapsed(self.collapsed - {row.span_id})
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self.move_to(int(self.scroll_offset.y) + event.y - 1)
+
+    # -- rendering -------------------------------------------------------------
+    def columns(self) -> Columns:
+        return columns_for(self.scrollable_content_region.width, self._widest)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._cached(("header", width), lambda: self._header(width))
+        index = int(self.scroll_offset.y) + y - 1
+        if index >= len(self.visible):
+            return Strip.blank(width, self.rich_style)
+        selected = index == self.cursor
+        key = (index, width, selected, self.has_focus)
+        return self._cached(key, lambda: self._row_line(self.visible[index], width, selected))
+
+    def _cached(self, key: tuple, build) -> Strip:
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = build()
+            self._lines[key] = strip
+        return strip
+
+    def _strip(self, text: Text, width: int, style: Style) -> Strip:
+        segments = list(text.render(self.app.console))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _header(self, width: int) -> Strip:
+        style = self.get_component_rich_style("waterfall--header")
+        cols = self.columns()
+        text = Text(no_wrap=True, end="", style=style)
+        text.append("span".ljust(cols.tree)[: cols.tree])
+        text.append(" " + "dur".rjust(DURATION_WIDTH) + " " + "self".rjust(DURATION_WIDTH) + " ")
+        text.append("◆▲ " if not self.palette.ascii else "*! ")
+        axis = [" "] * cols.bar
+        total = self.waterfall.total_ms if self.waterfall else 0.0
+        for column, label in axis_ticks(total, cols.bar):
+            for offset, char in enumerate("╵" + label if column + len(label) < cols.bar else label):
+                if column + offset < cols.bar:
+                    axis[column + offset] = char
+        text.append("".join(axis))
+        return self._strip(text, width, style)
+
+    def _row_line(self, row: WaterfallRow, width: int, selected: bool) -> Strip:
+        cols = self.columns()
+        base = self.get_component_rich_style("waterfall--cursor") if selected else self.rich_style
+        if selected:
+            base = self.rich_style + base
+        text = Text(no_wrap=True, end="", style=base)
+        text.append_text(self._tree_cell(row, cols.tree))
+        severity_style = self.palette.style(row.severity) if row.severity else ""
+        text.append(" " + short_ms(row.duration_ms).rjust(DURATION_WIDTH), style=severity_style)
+        text.append(" " + short_ms(row.self_ms).rjust(DURATION_WIDTH) + " ", style="dim")
+        critical = ("*" if self.palette.ascii else "◆") if row.on_critical_path else " "
+        text.append(critical, style="bold")
+        text.append(self.palette.glyph(row.severity) if row.severity else " ", style=severity_style)
+        text.append(" ")
+        text.append_text(self._bar_cell(row, cols.bar))
+        return self._strip(text, width, base)
+
+    def _tree_cell(self, row: WaterfallRow, width: int) -> Text:
+        ascii_glyphs = self.palette.ascii
+        if row.has_children:
+            folded = row.span_id in self.collapsed
+            marker = ("+" if ascii_glyphs else "▸") if folded else ("-" if ascii_glyphs else "▾")
+        else:
+            marker = " "
+        style = self.get_component_rich_style("waterfall--synthetic") if row.synthetic else ""
+        cell = Text(" " * indent_of(row.depth, width) + marker + " ", no_wrap=True, end="")
+        cell.append(self._names.get(row.span_id, ""), style=style or ("bold" if row.on_critical_path else ""))
+        cell.truncate(width, overflow="ellipsis", pad=True)
+        return cell
+
+    def _bar_cell(self, row: WaterfallRow, width: int) -> Text:
+        total = self.waterfall.total_ms if self.waterfall else 0.0
+        start, end = bar(row, total, width)
+        stage = row.stage if row.stage in BAR_STAGES else "other"
+        if row.synthetic:
+            stage = "other"
+        glyph = ("#" if row.on_critical_path else "=") if self.palette.ascii else ("█" if row.on_critical_path else "▆")
+        cell = Text(" " * start, no_wrap=True, end="")
+        cell.append(glyph * (end - start), style=self.get_component_rich_style(f"waterfall--stage-{stage}"))
+        cell.append(" " * (width - end))
+        return cell
+
+
+def legend() -> list[tuple[str, str]]:
+    """(theme variable, label) of the stage colours, for a legend line."""
+    return [(STAGE_VARIABLES[stage], STAGE_NAMES[stage]) for stage in ("stt", "eou", "llm", "tool", "tts")]
+
+
+__all__ = [
+    "Columns",
+    "WaterfallView",
+    "columns_for",
+    "legend",
+    "short_ms",
+]
