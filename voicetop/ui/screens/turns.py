@@ -45,9 +45,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("index", "#"),
     Column("start", "Start", numeric=False),
     *(Column(stage, label) for stage, label in STAGE_COLUMNS),
-    Column("tools", "Tools n/err"),
-    Column("tokens", "Tokens"),
-    Column("intr", "Intr", numeric=False),
+    Column("tools", "Tools"),
+    Column("tokens", "Tok"),
+    Column("intr", "Int", numeric=False),
 )
 LABELS = {c.key: c.label for c in COLUMNS}
 
@@ -62,7 +62,7 @@ def turn_cells(turn: Turn, app) -> list[SortCell]:
     thresholds, palette = app.thresholds, app.palette
     cells = [
         right(str(turn.index), "bold", turn.index),
-        SortCell(clock_seconds(turn.start), "dim", turn.start),
+        SortCell(clock_seconds(turn.start).rstrip("Z"), "dim", turn.start),
     ]
     for stage, _ in STAGE_COLUMNS:
         cells.append(ms_cell(stage, turn.stages.get(stage), thresholds, turn.agent_id, palette))
@@ -70,7 +70,7 @@ def turn_cells(turn: Turn, app) -> list[SortCell]:
     tools = f"{turn.tool_calls}/{turn.tool_errors}" if turn.tool_calls else "·"
     cells.append(right(tools, tool_style, (turn.tool_errors, turn.tool_calls)))
     cells.append(right(fmt_number(turn.tokens, "count") if turn.tokens else "·", "", turn.tokens))
-    interrupted = "✂ yes" if not palette.ascii else "x yes"
+    interrupted = "✂" if not palette.ascii else "x"
     cells.append(SortCell(interrupted if turn.interrupted else "", "bold" if turn.interrupted else "", turn.interrupted))
     return cells
 
@@ -191,6 +191,7 @@ class TurnsScreen(Screen):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {len(self.turns)} turns · {self.table.sort_note(palette.ascii)}", style="dim")
         text.append(f" · {palette.glyph(Severity.WARNING)}/{palette.glyph(Severity.CRITICAL)} past the stage's p90/p99 limit", style="dim")
+        text.append(" · Tools n/err · ✂ interrupted · UTC", style="dim")
         if self.error:
             text.append("  traces: ", style=palette.style(Severity.CRITICAL))
             text.append(self.error, style=palette.style(Severity.CRITICAL))

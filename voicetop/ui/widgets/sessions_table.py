@@ -69,14 +69,16 @@ class SessionsPanel(Vertical):
     DEFAULT_CSS = """
     SessionsPanel { height: 1fr; min-height: 5; }
     SessionsPanel > .sessions-status { height: 1; background: $panel; }
-    SessionsPanel > Input { height: 1; border: none; padding: 0 1; background: $boost; }
+    SessionsPanel > Input.sessions-filter, SessionsPanel > Input.sessions-filter:focus {
+        height: 1; border: none; padding: 0 1; background: $boost;
+    }
     SessionsPanel > DrillTable { height: 1fr; }
     """
     BINDINGS = [
         Binding("s", "cycle_sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear", show=False),
+        Binding("escape", "clear_filter", "Clear filter"),
     ]
 
     def __init__(self, agent_id: str, *, id: str | None = None, classes: str | None = None) -> None:
@@ -91,7 +93,7 @@ class SessionsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="sessions-status")
-        yield Input(placeholder="filter sessions by id or room — Enter applies, Esc clears")
+        yield Input(placeholder="filter sessions by id or room — Enter applies, Esc clears", classes="sessions-filter")
         yield DrillTable(LABELS, "worst", True, cursor_type="row")
 
     @property
@@ -213,10 +215,21 @@ class SessionsPanel(Vertical):
         box = self.query_one(Input)
         box.display = True
         box.focus()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc clears a filter; with none it is the screen's "back"."""
+        if action == "clear_filter":
+            return self.filtering
+        return True
+
+    @property
+    def filtering(self) -> bool:
+        return bool(self.filter_text) or self.query_one(Input).display
 
     def action_clear_filter(self) -> None:
         box = self.query_one(Input)
-        if not box.display and not self.filter_text:
+        if not self.filtering:
             raise SkipAction()  # nothing to clear: Esc goes back
         box.value = ""
         box.display = False
@@ -238,3 +251,4 @@ class SessionsPanel(Vertical):
         self.filter_text = text.strip()
         self._show()
         self._status()
+        self.refresh_bindings()

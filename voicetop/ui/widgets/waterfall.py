@@ -128,7 +128,7 @@ class WaterfallView(ScrollView, can_focus=True):
         self.palette = palette or Palette()
         self.waterfall: Waterfall | None = None
         self.collapsed: frozenset[str] = frozenset()
-        self.visible: tuple[WaterfallRow, ...] = ()
+        self.shown_rows: tuple[WaterfallRow, ...] = ()
         self.cursor = 0
         self._names: dict[str, str] = {}
         self._widest = MIN_TREE_WIDTH
@@ -150,13 +150,13 @@ class WaterfallView(ScrollView, can_focus=True):
 
     @property
     def current(self) -> WaterfallRow | None:
-        return self.visible[self.cursor] if self.visible else None
+        return self.shown_rows[self.cursor] if self.shown_rows else None
 
     def _relayout(self) -> None:
-        self.visible = self.waterfall.visible(self.collapsed) if self.waterfall else ()
-        self.cursor = max(0, min(self.cursor, len(self.visible) - 1))
+        self.shown_rows = self.waterfall.visible(self.collapsed) if self.waterfall else ()
+        self.cursor = max(0, min(self.cursor, len(self.shown_rows) - 1))
         self._lines.clear()
-        self.virtual_size = Size(0, len(self.visible) + 1)
+        self.virtual_size = Size(0, len(self.shown_rows) + 1)
         self.refresh()
 
     def _announce(self) -> None:
@@ -181,9 +181,9 @@ class WaterfallView(ScrollView, can_focus=True):
         return max(1, self.scrollable_content_region.height - 1)
 
     def move_to(self, index: int) -> None:
-        if not self.visible:
+        if not self.shown_rows:
             return
-        index = max(0, min(index, len(self.visible) - 1))
+        index = max(0, min(index, len(self.shown_rows) - 1))
         if index != self.cursor:
             self.cursor = index
             self._announce()
@@ -204,14 +204,14 @@ class WaterfallView(ScrollView, can_focus=True):
         self.move_to(0)
 
     def action_bottom(self) -> None:
-        self.move_to(len(self.visible) - 1)
+        self.move_to(len(self.shown_rows) - 1)
 
     def _set_collapsed(self, collapsed: frozenset[str]) -> None:
         keep = self.current
         self.collapsed = collapsed
         self._relayout()
         if keep is not None:
-            index = next(i for i, r in enumerate(self.visible) if r.span_id == keep.span_id)
+            index = next(i for i, r in enumerate(self.shown_rows) if r.span_id == keep.span_id)
             self.cursor = index
             self.move_to(index)
 
@@ -229,7 +229,7 @@ class WaterfallView(ScrollView, can_focus=True):
             self._set_collapsed(self.collapsed | {row.span_id})
             return
         for index in range(self.cursor - 1, -1, -1):
-            if self.visible[index].depth < row.depth:
+            if self.shown_rows[index].depth < row.depth:
                 self.move_to(index)
                 return
 
@@ -251,11 +251,11 @@ class WaterfallView(ScrollView, can_focus=True):
         if y == 0:
             return self._cached(("header", width), lambda: self._header(width))
         index = int(self.scroll_offset.y) + y - 1
-        if index >= len(self.visible):
+        if index >= len(self.shown_rows):
             return Strip.blank(width, self.rich_style)
         selected = index == self.cursor
         key = (index, width, selected, self.has_focus)
-        return self._cached(key, lambda: self._row_line(self.visible[index], width, selected))
+        return self._cached(key, lambda: self._row_line(self.shown_rows[index], width, selected))
 
     def _cached(self, key: tuple, build) -> Strip:
         strip = self._lines.get(key)
