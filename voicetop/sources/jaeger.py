@@ -152,7 +152,7 @@ class JaegerTraceSource(HttpTraceSource):
             "tags": json.dumps(attributes) if attributes else None,
         }
         payload = self.http.get_json("/api/traces", params, missing_ok=True)
-        if payload is None or payload.get("data") is None:
+        if payload is None or (isinstance(payload, Mapping) and payload.get("data") is None):
             return []
         return self._parsed(lambda: parse_jaeger_response(payload), "/api/traces")
 
@@ -194,9 +194,8 @@ class JaegerTraceSource(HttpTraceSource):
         else:
             path = f"/api/traces/{wanted}"
             payload = self.http.get_json(path, missing_ok=True)
-            traces = [] if not payload or not payload.get("data") else self._parsed(
-                lambda: parse_jaeger_response(payload), path
-            )
+            empty = not payload or (isinstance(payload, Mapping) and not payload.get("data"))
+            traces = [] if empty else self._parsed(lambda: parse_jaeger_response(payload), path)
         for trace in traces:
             if trace.trace_id == wanted:
                 return trace
@@ -205,6 +204,6 @@ class JaegerTraceSource(HttpTraceSource):
     def _parsed(self, parse, path: str):
         try:
             return parse()
-        except (WireFormatError, AttributeError, TypeError) as exc:
+        except (WireFormatError, AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError, RecursionError) as exc:
             reason = str(exc) if isinstance(exc, WireFormatError) else "unexpected shape"
             raise SourceError(f"jaeger: bad response from {path}: {reason}"[:200]) from None

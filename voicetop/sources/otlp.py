@@ -72,23 +72,27 @@ def to_int(raw: object, default: int = 0) -> int:
     if isinstance(raw, int):
         return raw
     if isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise WireFormatError(f"expected an integer, got {raw!r}")
         return int(raw)
+    if not isinstance(raw, str):
+        raise WireFormatError(f"expected an integer, got {type(raw).__name__.lower()}")
     try:
-        return int(str(raw).strip())
+        return int(raw.strip())
     except ValueError:
         try:
-            return int(float(str(raw).strip()))
-        except ValueError:
-            raise WireFormatError(f"expected an integer, got {str(raw)[:40]!r}") from None
+            return int(float(raw.strip()))
+        except (ValueError, OverflowError):
+            raise WireFormatError(f"expected an integer, got {raw[:40]!r}") from None
 
 
 def to_float(raw: object) -> float:
     """A double that may arrive as a number or a string ("NaN", "Infinity")."""
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return float(raw)
     try:
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return float(raw)
         return float(str(raw).strip())
-    except ValueError:
+    except (ValueError, OverflowError):
         raise WireFormatError(f"expected a number, got {str(raw)[:40]!r}") from None
 
 

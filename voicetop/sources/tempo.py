@@ -23,6 +23,7 @@ from voicetop.sources.otlp import (
     attributes,
     parse_otlp_traces,
     span_id,
+    to_float,
     to_int,
     trace_id as normalize_trace_id,
 )
@@ -82,8 +83,8 @@ def parse_search(payload: Mapping[str, Any]) -> list[TraceSummary]:
         if not isinstance(item, Mapping):
             continue
         start = to_int(item.get("startTimeUnixNano"))
-        duration_ms = item.get("durationMs")
-        end = start + int(round(float(duration_ms) * 1e6)) if duration_ms is not None else start
+        duration_ms = to_float(item.get("durationMs")) if item.get("durationMs") is not None else 0.0
+        end = start + int(round(duration_ms * 1e6)) if math.isfinite(duration_ms) else start
         result.append(
             TraceSummary(
                 trace_id=normalize_trace_id(item.get("traceID")),
@@ -221,7 +222,7 @@ class TempoTraceSource(HttpTraceSource):
     def _parsed(self, parse):
         try:
             return parse()
-        except (WireFormatError, AttributeError, TypeError, ValueError) as exc:
+        except (WireFormatError, AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError, RecursionError) as exc:
             reason = str(exc) if isinstance(exc, WireFormatError) else "unexpected shape"
             raise SourceError(f"tempo: bad response: {reason}"[:200]) from None
 

@@ -94,7 +94,7 @@ class TraceHttp:
     def decode(self, response: httpx.Response, path: str) -> Any:
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise SourceError(f"{self.name}: response from {path} is not JSON") from None
 
     def close(self) -> None:
