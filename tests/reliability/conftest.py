@@ -1,0 +1,38 @@
+"""Reliability suite (issue #8): fuzzing, injection, faults, lifecycle, secrets, bad input.
+
+Prints the suite's figures (fuzz cases, soak cycles, faults injected) in the
+terminal summary of every run that includes these tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rel_figures import FIGURES, NOTES
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not FIGURES and not NOTES:
+        return
+    fuzz = ", ".join(
+        f"{FIGURES[key]} {key.removeprefix('fuzz.')}" for key in sorted(FIGURES) if key.startswith("fuzz.")
+    )
+    terminalreporter.section("reliability figures")
+    if fuzz:
+        terminalreporter.write_line(f"fuzz: {fuzz} cases")
+    for key in sorted(FIGURES):
+        if not key.startswith("fuzz."):
+            terminalreporter.write_line(f"{key}: {FIGURES[key]}")
+    for key in sorted(NOTES):
+        terminalreporter.write_line(f"{key}: {NOTES[key]}")
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"shared fixtures folder {FIXTURES} is absent")
+    return FIXTURES
