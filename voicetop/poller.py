@@ -36,6 +36,9 @@ TRACE_TURN_LIMIT = 2000
 TRACE_REFRESH = 15.0
 
 MAX_BACKOFF = 60.0
+#: Backoff never waits more than this many refresh intervals, so a backend that
+#: comes back shows OK within two refreshes (issue #8), however long it was down.
+MAX_BACKOFF_INTERVALS = 2.0
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,10 @@ class ViewWindow:
 
 
 def backoff_delay(failures: int, base: float, rng: random.Random) -> float:
-    """Exponential backoff from ``base`` capped at a minute, with ±20 % jitter."""
-    delay = min(MAX_BACKOFF, base * (2 ** max(0, failures - 1)))
-    return delay * rng.uniform(0.8, 1.2)
+    """Backoff from ``base`` doubling per failure, capped at two refresh intervals
+    (and a minute), jittered down by up to 20 % so polls of many consoles spread out."""
+    delay = min(MAX_BACKOFF, base * (2 ** max(0, failures - 1)), MAX_BACKOFF_INTERVALS * base)
+    return delay * rng.uniform(0.8, 1.0)
 
 
 class Poller:
