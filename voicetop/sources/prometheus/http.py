@@ -90,6 +90,8 @@ def describe_exception(exc: BaseException, url: str, timeout: float) -> str:
         text = str(exc)
         detail = "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in text else "handshake failed"
         return f"TLS error talking to {where}: {detail}"
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return f"prometheus at {where}: response cut short (connection closed mid-answer)"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"prometheus at {where} did not answer within {timeout:g}s"
     if isinstance(exc, requests.exceptions.ConnectionError):
