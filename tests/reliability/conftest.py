@@ -36,3 +36,35 @@ def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip(f"shared fixtures folder {FIXTURES} is absent")
     return FIXTURES
+
+
+# -- real servers ---------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def rel_scenario():
+    from tests.support.scenario import incident_scenario
+
+    return incident_scenario()
+
+
+@pytest.fixture(scope="session")
+def rel_tsdb(tmp_path_factory, rel_scenario) -> Path:
+    """A TSDB holding the incident scenario (copy it before giving it to a server you kill)."""
+    from tests.support.scenario import to_openmetrics
+    from tests.support.servers import backfill, require_binary
+
+    require_binary("promtool")
+    work = tmp_path_factory.mktemp("rel-backfill")
+    backfill(to_openmetrics(rel_scenario), work / "tsdb", work)
+    return work / "tsdb"
+
+
+@pytest.fixture(scope="session")
+def rel_prometheus(tmp_path_factory, rel_tsdb, rel_scenario):
+    """A real Prometheus on the backfilled scenario (shared: never kill it)."""
+    from tests.support.servers import PrometheusServer, require_binary
+
+    require_binary("prometheus")
+    server = PrometheusServer(tmp_path_factory.mktemp("rel-prom"), tsdb=rel_tsdb)
+    server.scenario = rel_scenario
+    with server:
+        yield server
