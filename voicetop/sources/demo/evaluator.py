@@ -1,24 +1,23 @@
 """Evaluate every stat key at one instant from the scrape store, as PromQL would.
 
-The queries this mirrors (``X`` a stage histogram, ``by`` = ``agent_id`` per
-agent, nothing for the fleet)::
+This mirrors the ``seed`` metric profile (voicetop.profiles.metrics) over the
+same data, so a Prometheus scraping ``voicetop demo serve`` gives the same
+numbers.  ``by`` is ``agent_id`` per agent and nothing for the fleet::
 
     <stage>_pNN        histogram_quantile(q, sum by (le, agent_id) (rate(X_bucket[5m])))
     interruption_rate  sum(rate(livekit_interruptions_total[5m])) / sum(rate(livekit_conversation_turns_total[5m]))
     tool_success_rate  sum(rate(livekit_tool_calls_total{outcome="success"}[5m])) / sum(rate(livekit_tool_calls_total[5m]))
     error_rate         sum(rate(livekit_errors_total[5m])) / sum(rate(livekit_requests_total[5m]))
-    turns_per_session  sum(rate(livekit_session_turns_sum[5m])) / sum(rate(livekit_session_turns_count[5m]))
-    tokens_per_session sum(rate(livekit_tokens_consumed_total[15m])) / sum(rate(livekit_sessions_completed_total[15m]))
-    cost_per_session   sum(rate(livekit_session_cost_usd_total[15m])) / sum(rate(livekit_sessions_completed_total[15m]))
+    error_rate_<c>     the same per component label value
     tts_chars_per_turn sum(rate(livekit_tts_characters_total[5m])) / sum(rate(livekit_conversation_turns_total[5m]))
     turn_rate          sum(rate(livekit_conversation_turns_total[5m]))
-    wer, mos, rtf      avg(livekit_asr_wer) ... (the agent's own gauge per agent)
+    turns_per_session  sum(rate(livekit_session_turns_sum[15m])) / sum(rate(livekit_session_turns_count[15m]))
+    tokens_per_session sum(rate(livekit_tokens_consumed_total[15m])) / sum(rate(livekit_sessions_completed_total[15m]))
+    cost_per_session   sum(rate(livekit_session_cost_usd_total[15m])) / sum(rate(livekit_sessions_completed_total[15m]))
+    *_baseline         avg_over_time((<the ratio>)[7d:1h])  (hour-aligned steps with data)
+    wer, mos, rtf      avg(livekit_asr_wer) ...
     active_sessions    sum(livekit_active_sessions); max_sessions likewise
     capacity           sum(livekit_active_sessions) / sum(livekit_max_sessions)
-    *_baseline         the same ratio over [1h]
-
-Per-session ratios use ``[15m]``: a small agent finishes only ~15 sessions in
-5 minutes, too few for a stable ratio against its 1.5x-baseline threshold.
 """
 
 from __future__ import annotations
@@ -26,30 +25,39 @@ from __future__ import annotations
 import math
 from typing import Iterable, Mapping, Sequence
 
-from voicetop.domain.model import QUANTILES, STAGES, stage_stat_key
+from voicetop.domain.model import BASELINE_STATS, QUANTILES, STAGES, stage_stat_key
 from voicetop.domain.stats import histogram_quantile
-from voicetop.sources.demo.instruments import STAGE_METRICS
+from voicetop.sources.demo.instruments import COMPONENTS, STAGE_METRICS
 from voicetop.sources.demo.tsdb import ScrapeStore
 
 RATE_RANGE = 300.0
 SESSION_RANGE = 900.0
-BASELINE_RANGE = 3600.0
+BASELINE_RANGE = 7 * 86400.0
+BASELINE_STEP = 3600.0
 
-#: Ratio stats: key -> (numerator selector, denominator selector).
-_RATIOS: Mapping[str, tuple[tuple[str, Mapping[str, str]], tuple[str, Mapping[str, str]]]] = {
+Selector = tuple[str, Mapping[str, str]]
+
+#: Ratio stats over the rate window: key -> (numerator, denominator).
+_RATIOS: dict[str, tuple[Selector, Selector]] = {
     "interruption_rate": (("livekit_interruptions_total", {}), ("livekit_conversation_turns_total", {})),
     "tool_success_rate": (("livekit_tool_calls_total", {"outcome": "success"}), ("livekit_tool_calls_total", {})),
     "error_rate": (("livekit_errors_total", {}), ("livekit_requests_total", {})),
+    "tts_chars_per_turn": (("livekit_tts_characters_total", {}), ("livekit_conversation_turns_total", {})),
+    **{
+        f"error_rate_{c}": (("livekit_errors_total", {"component": c}), ("livekit_requests_total", {"component": c}))
+        for c in COMPONENTS
+    },
+}
+#: Ratio stats over the session window (sessions are rare events).
+_SESSION_RATIOS: dict[str, tuple[Selector, Selector]] = {
     "turns_per_session": (("livekit_session_turns_sum", {}), ("livekit_session_turns_count", {})),
     "tokens_per_session": (("livekit_tokens_consumed_total", {}), ("livekit_sessions_completed_total", {})),
     "cost_per_session": (("livekit_session_cost_usd_total", {}), ("livekit_sessions_completed_total", {})),
-    "tts_chars_per_turn": (("livekit_tts_characters_total", {}), ("livekit_conversation_turns_total", {})),
 }
-_PER_SESSION = ("tokens_per_session", "cost_per_session")
 _GAUGE_AVERAGES = {"wer": "livekit_asr_wer", "mos": "livekit_tts_mos", "rtf": "livekit_stt_rtf"}
 _GAUGE_SUMS = {"active_sessions": "livekit_active_sessions", "max_sessions": "livekit_max_sessions"}
 
-StepValues = dict[str | None, dict[str, float]]
+AgentValues = dict[str | None, dict[str, float]]
 
 
 def _total(values: Sequence[float], positions: Iterable[int]) -> float:
@@ -72,8 +80,19 @@ def _ratio(num: float, den: float) -> float:
     return num / den
 
 
+class _Plan:
+    """Where one agent's (or the fleet's) series sit in the rate vector / row."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, list[tuple[float, list[int]]]] = {}
+        self.ratios: dict[str, tuple[list[int], list[int]]] = {}
+        self.session_ratios: dict[str, tuple[list[int], list[int]]] = {}
+        self.turns: list[int] = []
+        self.gauges: dict[str, list[int]] = {}
+
+
 class StatEvaluator:
-    """Precomputed column groups per agent; evaluates a step in one pass."""
+    """Precomputed column groups per agent; evaluates one step in one pass."""
 
     def __init__(self, store: ScrapeStore, agent_ids: Sequence[str]) -> None:
         self.store = store
@@ -82,81 +101,114 @@ class StatEvaluator:
         gauge_names = set(_GAUGE_AVERAGES.values()) | set(_GAUGE_SUMS.values())
         self._rate_columns = [i for i, (name, _) in enumerate(parsed) if name not in gauge_names]
         position = {column: p for p, column in enumerate(self._rate_columns)}
-
         by_name: dict[tuple[str, str | None], list[int]] = {}
         for i, (name, labels) in enumerate(parsed):
             by_name.setdefault((name, labels.get("agent_id")), []).append(i)
             by_name.setdefault((name, None), []).append(i)
 
-        def select(name: str, agent_id: str | None, **labels: str) -> list[int]:
+        def select(selector: Selector, agent_id: str | None) -> list[int]:
+            name, labels = selector
             return [
                 i for i in by_name.get((name, agent_id), ())
                 if all(parsed[i][1].get(k) == v for k, v in labels.items())
             ]
 
-        self._plans: dict[str | None, dict] = {}
+        def positions(selector: Selector, agent_id: str | None) -> list[int]:
+            return [position[i] for i in select(selector, agent_id)]
+
+        self._plans: dict[str | None, _Plan] = {}
+        session_columns: set[int] = set()
         for agent_id in self.agent_ids + (None,):
-            plan: dict = {"buckets": {}, "ratios": {}, "gauges": {}}
+            plan = _Plan()
             for stage, metric in STAGE_METRICS.items():
                 by_le: dict[float, list[int]] = {}
-                for i in select(f"{metric}_bucket", agent_id):
+                for i in select((f"{metric}_bucket", {}), agent_id):
                     by_le.setdefault(float(parsed[i][1]["le"]), []).append(position[i])
-                plan["buckets"][stage] = sorted(by_le.items())
-            for key, ((num, num_labels), (den, den_labels)) in _RATIOS.items():
-                plan["ratios"][key] = (
-                    [position[i] for i in select(num, agent_id, **num_labels)],
-                    [position[i] for i in select(den, agent_id, **den_labels)],
-                )
-            plan["turns"] = plan["ratios"]["interruption_rate"][1]
+                plan.buckets[stage] = sorted(by_le.items())
+            for key, (num, den) in _RATIOS.items():
+                plan.ratios[key] = (positions(num, agent_id), positions(den, agent_id))
+            for key, (num, den) in _SESSION_RATIOS.items():
+                plan.session_ratios[key] = (positions(num, agent_id), positions(den, agent_id))
+                session_columns.update(select(num, agent_id) + select(den, agent_id))
+            plan.turns = positions(("livekit_conversation_turns_total", {}), agent_id)
             for key, metric in {**_GAUGE_AVERAGES, **_GAUGE_SUMS}.items():
-                plan["gauges"][key] = select(metric, agent_id)
+                plan.gauges[key] = select((metric, {}), agent_id)
             self._plans[agent_id] = plan
-        session_columns: set[int] = set()
-        for plan in self._plans.values():
-            for key in _PER_SESSION:
-                num, den = plan["ratios"][key]
-                session_columns.update(self._rate_columns[p] for p in num + den)
         self._session_columns = sorted(session_columns)
+        self._hourly: dict[float, AgentValues] = {}
 
-    def _sparse_rates(self, t: float, seconds: float) -> list[float]:
-        """Rates over ``seconds`` for the per-session columns, NaN elsewhere."""
-        found = dict(zip(self._session_columns, self.store.rates(t, seconds, self._session_columns)))
-        return [found.get(c, math.nan) for c in self._rate_columns]
+    # -- per-session ratios and their baselines -----------------------------
+    def _session_values(self, t: float) -> AgentValues:
+        """The session-window ratios of every agent and the fleet at ``t``."""
+        found = dict(zip(self._session_columns, self.store.rates(t, SESSION_RANGE, self._session_columns)))
+        rates = [found.get(c, math.nan) for c in self._rate_columns]
+        return {
+            agent_id: {
+                key: _ratio(_total(rates, num), _total(rates, den))
+                for key, (num, den) in plan.session_ratios.items()
+            }
+            for agent_id, plan in self._plans.items()
+        }
 
-    def evaluate(self, t: float) -> StepValues:
+    def _hour(self, h: float) -> AgentValues:
+        found = self._hourly.get(h)
+        if found is None:
+            found = self._session_values(h)
+            last = self.store.last_time
+            if last is not None and h <= last:
+                self._hourly[h] = found
+        return found
+
+    def _baselines(self, t: float) -> AgentValues:
+        """``avg_over_time(ratio[7d:1h])``: the ratio at hour-aligned steps, averaged."""
+        if not self.store.times:
+            return {}
+        lowest = max(t - BASELINE_RANGE, self.store.times[0])
+        hours = []
+        h = math.floor(t / BASELINE_STEP) * BASELINE_STEP
+        while h >= lowest - 1e-9:
+            hours.append(self._hour(h))
+            h -= BASELINE_STEP
+        out: AgentValues = {}
+        for agent_id in self._plans:
+            out[agent_id] = {}
+            for key in BASELINE_STATS:
+                present = [v[agent_id][key] for v in hours if not math.isnan(v[agent_id][key])]
+                out[agent_id][key] = sum(present) / len(present) if present else math.nan
+        return out
+
+    # -- one step -----------------------------------------------------------
+    def evaluate(self, t: float) -> AgentValues:
         """Every stat of every agent and the fleet (key ``None``) at ``t``."""
         store = self.store
         rates = store.rates(t, RATE_RANGE, self._rate_columns)
-        session_rates = self._sparse_rates(t, SESSION_RANGE)
-        baseline_rates = self._sparse_rates(t, BASELINE_RANGE)
+        sessions = self._session_values(t)
+        baselines = self._baselines(t)
         row_index = store.instant_row(t)
         row = store.row(row_index) if row_index is not None else None
-        out: StepValues = {}
+        out: AgentValues = {}
         for agent_id, plan in self._plans.items():
             values: dict[str, float] = {}
             for stage in STAGES:
                 # Absent bucket series drop out of the sum, as in PromQL.
-                buckets = [(le, _total(rates, positions)) for le, positions in plan["buckets"][stage]]
+                buckets = [(le, _total(rates, positions)) for le, positions in plan.buckets[stage]]
                 buckets = [(le, count) for le, count in buckets if count == count]
                 for name, q in QUANTILES:
                     values[stage_stat_key(stage, name)] = histogram_quantile(q, buckets)
-            for key, (num, den) in plan["ratios"].items():
-                if key in _PER_SESSION:
-                    values[key] = _ratio(_total(session_rates, num), _total(session_rates, den))
-                    values[f"{key}_baseline"] = _ratio(_total(baseline_rates, num), _total(baseline_rates, den))
+            for key, (num, den) in plan.ratios.items():
+                values[key] = _ratio(_total(rates, num), _total(rates, den))
+            values.update(sessions[agent_id])
+            for key in BASELINE_STATS:
+                values[f"{key}_baseline"] = baselines.get(agent_id, {}).get(key, math.nan)
+            values["turn_rate"] = _total(rates, plan.turns)
+            for key, columns in plan.gauges.items():
+                found = [row[c] for c in columns if c < len(row)] if row is not None else []
+                if not found:
+                    values[key] = math.nan
+                elif key in _GAUGE_AVERAGES:
+                    values[key] = sum(found) / len(found)
                 else:
-                    values[key] = _ratio(_total(rates, num), _total(rates, den))
-            values["turn_rate"] = _total(rates, plan["turns"])
-            gauges = {
-                key: [row[c] for c in columns if row is not None and c < len(row)]
-                for key, columns in plan["gauges"].items()
-            }
-            for key in _GAUGE_AVERAGES:
-                found = gauges[key]
-                values[key] = sum(found) / len(found) if found else math.nan
-            for key in _GAUGE_SUMS:
-                found = gauges[key]
-                values[key] = sum(found) if found else math.nan
+                    values[key] = sum(found)
             values["capacity"] = _ratio(values["active_sessions"], values["max_sessions"])
             out[agent_id] = values
         return out

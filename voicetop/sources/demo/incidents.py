@@ -42,7 +42,7 @@ class Incident:
 INCIDENTS: tuple[Incident, ...] = (
     Incident("llm_slowdown", "billing-agent", -45.0, 180.0, "LLM provider slowdown", ramp=10.0),
     Incident("stt_degradation", "support-es", -60.0, 200.0, "STT degradation, rising WER"),
-    Incident("tool_timeouts", "booking", 210.0, 420.0, "tool timeouts"),
+    Incident("tool_timeouts", "booking", 210.0, 450.0, "tool timeouts"),
     Incident("capacity_squeeze", "support-en", 200.0, 720.0, "capacity squeeze", ramp=40.0),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from voicetop.domain.model import Alert, MetricsResult, Series, Window, all_stat_keys
-from voicetop.sources.demo.evaluator import StatEvaluator, StepValues
+from voicetop.sources.demo.evaluator import AgentValues, StatEvaluator
 
 if TYPE_CHECKING:
     from voicetop.sources.demo.fleet import DemoFleet
@@ -23,7 +23,7 @@ class DemoMetricsSource:
     def __init__(self, fleet: "DemoFleet") -> None:
         self._fleet = fleet
         self._evaluator = StatEvaluator(fleet.store, fleet.agent_ids)
-        self._cache: dict[float, StepValues] = {}
+        self._cache: dict[float, AgentValues] = {}
         self.evaluations = 0
 
     def now(self) -> float:
@@ -37,13 +37,14 @@ class DemoMetricsSource:
             self._trim()
         agents = self._fleet.agent_ids + (None,)
         keys = all_stat_keys()
+        keys += tuple(k for k in (steps[0][None] if steps else {}) if k not in keys)
         series = {
             key: {agent: Series(stamps, tuple(step[agent][key] for step in steps)) for agent in agents}
             for key in keys
         }
         return MetricsResult(window=window, series=series, queries=len(keys))
 
-    def _step(self, t: float) -> StepValues:
+    def _step(self, t: float) -> AgentValues:
         key = round(t, 3)
         found = self._cache.get(key)
         if found is None:
