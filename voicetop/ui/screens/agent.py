@@ -16,6 +16,7 @@ from voicetop.domain.thresholds import ThresholdRule, ThresholdSet
 from voicetop.ui.format import Palette, fmt_number, unit_of
 from voicetop.ui.widgets.breaches import BreachPanel
 from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
+from voicetop.ui.widgets.sessions_table import SessionsPanel
 from voicetop.ui.widgets.sparks import StageSparks
 
 SCALAR_ROWS: tuple[tuple[str, str], ...] = (
@@ -115,7 +116,7 @@ class AgentScreen(Screen):
                 yield KeyedTable(id="scalar-table", cursor_type="none")
             yield StageSparks(spark_height=2, id="agent-sparks")
             yield BreachPanel(agent_id=self.agent_id, all_agents=False, id="agent-breaches")
-        yield Static(self._sessions_note(), id="sessions-slot")
+        yield SessionsPanel(self.agent_id, id="agent-sessions")
         yield Footer()
 
     def on_resize(self, event: Resize) -> None:
@@ -126,17 +127,13 @@ class AgentScreen(Screen):
         self.set_class(width < 130, "-narrow")
         self.set_class(height < 40 or width < 100, "-short")
 
-    def _sessions_note(self) -> Text:
-        if self.app.traces is None:
-            return Text("Sessions: no trace backend configured (pass --traces URL).", style="dim")
-        return Text("Sessions → turns → waterfall: press v (screen arrives with issue #4).", style="dim")
-
     def on_mount(self) -> None:
         self.query_one("#stage-table", KeyedTable).set_columns(STAGE_COLUMNS)
         scalars = self.query_one("#scalar-table", KeyedTable)
         scalars.set_columns(SCALAR_COLUMNS)
-        for table in self.query(KeyedTable):
+        for table in (self.query_one("#stage-table", KeyedTable), scalars):
             table.sort_column = table.columns_spec[0].key
+        self.query_one(SessionsPanel).focus_table()
         self._apply_size(self.size.width, self.size.height)
         if self.app.frame is not None:
             self.show_frame(self.app.frame)
@@ -166,4 +163,6 @@ class AgentScreen(Screen):
         if self.app.traces is None:
             self.notify("no trace backend: sessions need --traces URL", severity="warning")
         else:
-            self.notify("sessions view is not built yet (issue #4)")
+            from voicetop.ui.screens.sessions import SessionsScreen
+
+            self.app.push_screen(SessionsScreen(self.agent_id))

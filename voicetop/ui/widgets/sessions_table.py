@@ -12,6 +12,7 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.events import Resize
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -45,21 +46,31 @@ COLUMNS: tuple[Column, ...] = (
     Column("age", "Age"),
 )
 LABELS = {c.key: c.label for c in COLUMNS}
+#: Columns dropped below this panel width (so 80 columns need no side scrolling).
+NARROW_WIDTH = 100
+NARROW_HIDDEN = ("room",)
 
 
-def session_cells(session: Session, now: float, app) -> list[SortCell]:
+def columns_for(width: int) -> tuple[Column, ...]:
+    if 0 < width < NARROW_WIDTH:
+        return tuple(c for c in COLUMNS if c.key not in NARROW_HIDDEN)
+    return COLUMNS
+
+
+def session_cells(session: Session, now: float, app, columns: tuple[Column, ...] = COLUMNS) -> list[SortCell]:
     """One session row; end-to-end values marked against the e2e limits."""
     thresholds, palette, agent = app.thresholds, app.palette, session.agent_id
-    return [
-        SortCell(safe_text(session.session_id, 28), "", session.session_id),
-        SortCell(safe_text(session.room, 24), "dim", session.room),
-        right(str(session.turns), "", session.turns),
-        ms_cell("e2e", session.last_e2e_ms, thresholds, agent, palette),
-        ms_cell("e2e", session.worst_e2e_ms, thresholds, agent, palette),
-        right(str(session.interruptions) if session.interruptions else "·", "", session.interruptions),
-        right(fmt_number(session.tokens, "count"), "", session.tokens),
-        right(age_text(now - session.started), "dim", now - session.started),
-    ]
+    cells = {
+        "session": SortCell(safe_text(session.session_id, 28), "", session.session_id),
+        "room": SortCell(safe_text(session.room, 24), "dim", session.room),
+        "turns": right(str(session.turns), "", session.turns),
+        "last": ms_cell("e2e", session.last_e2e_ms, thresholds, agent, palette),
+        "worst": ms_cell("e2e", session.worst_e2e_ms, thresholds, agent, palette),
+        "intr": right(str(session.interruptions) if session.interruptions else "·", "", session.interruptions),
+        "tokens": right(fmt_number(session.tokens, "count"), "", session.tokens),
+        "age": right(age_text(now - session.started), "dim", now - session.started),
+    }
+    return [cells[c.key] for c in columns]
 
 
 class SessionsPanel(Vertical):
@@ -68,6 +79,7 @@ class SessionsPanel(Vertical):
     SCOPED_CSS = False
     DEFAULT_CSS = """
     SessionsPanel { height: 1fr; min-height: 5; }
+    AgentScreen > SessionsPanel { height: 40%; min-height: 7; }
     SessionsPanel > .sessions-status { height: 1; background: $panel; }
     SessionsPanel > Input.sessions-filter, SessionsPanel > Input.sessions-filter:focus {
         height: 1; border: none; padding: 0 1; background: $boost;
@@ -102,7 +114,7 @@ class SessionsPanel(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(Input).display = False
-        self.table.set_columns(COLUMNS)
+        self.table.set_columns(columns_for(self.size.width))
         self.table.tie_break = lambda key: key
         if self.app.traces is None:
             self._status()
@@ -110,6 +122,12 @@ class SessionsPanel(Vertical):
         self.table.loading = True
         self.reload()
         self.set_interval(REFRESH_SECONDS, self._tick)
+
+    def on_resize(self, event: Resize) -> None:
+        columns = columns_for(event.size.width)
+        if columns != self.table.columns_spec:
+            self.table.set_columns(columns)
+            self._show()
 
     def focus_table(self) -> None:
         self.table.focus()
@@ -164,7 +182,7 @@ class SessionsPanel(Vertical):
         now = self.window_end or 0.0
         needle = self.filter_text.lower()
         wanted = {
-            key: session_cells(session, now, self.app)
+            key: session_cells(session, now, self.app, self.table.columns_spec)
             for key, session in self.sessions.items()
             if not needle or needle in key.lower() or needle in session.room.lower()
         }
