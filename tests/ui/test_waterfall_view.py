@@ -1,0 +1,164 @@
+"""The waterfall screen: SVG snapshot, axis that adapts to the width, and a
+2,000-span trace that opens fast because only visible lines are rendered.
+
+Regenerate the snapshot after an intended visual change with
+``pytest tests/ui/test_waterfall_view.py --snapshot-update`` and review it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import replace
+
+from conftest import wait_for
+from test_drilldown import NOW, MemoryTraces, memory_app, seed_turn
+
+from voicetop.config import Config
+from voicetop.domain.model import Span, Trace
+from voicetop.domain.turns import derive_turn
+from voicetop.ui.app import VoicetopApp
+from voicetop.ui.screens.waterfall import WaterfallScreen, lay_out
+from voicetop.ui.widgets.waterfall import WaterfallView, columns_for, short_ms
+
+from ui_fakes import FakeMetrics
+
+MS = 1_000_000
+
+
+def snapshot_trace() -> Trace:
+    """A slow turn: a failed tool call, an LLM with nested retries, a slow TTS."""
+    base = seed_turn("5eed5eed" * 4, "sess-snap", 3, NOW - 90, stt=180, eou=260, ttft=1350,
+                     llm=2400, tts=420, tool=300, attrs={"llm.model": "gpt-4o-mini"})
+    llm = next(s for s in base.spans if s.name == "llm_inference")
+    extra = [
+        Span(base.trace_id, "5eed5eed0000000a", llm.span_id, "http POST /v1/chat/completions", llm.service,
+             llm.start_ns + 5 * MS, llm.start_ns + 900 * MS, {"http.status_code": 429}, status_error=True),
+        Span(base.trace_id, "5eed5eed0000000b", llm.span_id, "http POST /v1/chat/completions", llm.service,
+             llm.start_ns + 950 * MS, llm.end_ns - 10 * MS, {"http.status_code": 200}),
+        Span(base.trace_id, "5eed5eed0000000c", "5eed5eed0000000b", "stream tokens", llm.service,
+             llm.start_ns + 1400 * MS, llm.end_ns - 20 * MS, {"tokens": 64}),
+    ]
+    return replace(base, spans=base.spans + tuple(extra))
+
+
+def big_trace(count: int = 2000, seed: int = 11) -> Trace:
+    """``count`` spans: a root and a random tree up to depth 6 inside 4 s."""
+    rng = random.Random(seed)
+    trace_id = "b1b1b1b1" * 4
+    t0 = int((NOW - 30) * 1e9)
+    root = Span(trace_id, f"{0:016x}", None, "voice_turn", "big-agent", t0, t0 + 4000 * MS,
+                {"session.id": "big", "agent.id": "big-agent", "turn.index": 0})
+    spans = [root]
+    depth = {root.span_id: 0}
+    names = ("stt_processing", "llm_inference", "tts_synthesis", "tool_invocation", "db query", "cache get")
+    while len(spans) < count:
+        parent = rng.choice([s for s in spans[-60:] if depth[s.span_id] < 6] or [root])
+        length = max(1, (parent.end_ns - parent.start_ns) // rng.randint(2, 8))
+        start = parent.start_ns + rng.randint(0, max(0, parent.end_ns - parent.start_ns - length))
+        span = Span(trace_id, f"{len(spans):016x}", parent.span_id, f"{rng.choice(names)} #{len(spans)}",
+                    "big-agent", start, start + length, {"i": len(spans)})
+        depth[span.span_id] = depth[parent.span_id] + 1
+        spans.append(span)
+    return Trace(trace_id, tuple(spans))
+
+
+async def open_waterfall(pilot, trace: Trace) -> WaterfallScreen:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.frame is not None, timeout=10, what="first frame")
+    app.push_screen(WaterfallScreen(derive_turn(trace), trace=None))
+    await wait_for(pilot, lambda: isinstance(app.screen, WaterfallScreen) and app.screen.laid_out is not None,
+                   timeout=10, what="waterfall")
+    await pilot.pause(0.05)
+    return app.screen
+
+
+def test_waterfall_snapshot(snap_compare):
+    app, _, _ = memory_app([snapshot_trace()])
+
+    async def run_before(pilot) -> None:
+        screen = await open_waterfall(pilot, snapshot_trace())
+        await pilot.press("j", "j")  # the tool call: detail pane with its attributes
+        assert screen.view.current.span.name == "tool_invocation"
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+async def test_title_names_dominant_stage_and_marks_rows():
+    trace = snapshot_trace()
+    app, _, _ = memory_app([trace])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_waterfall(pilot, trace)
+        assert screen.dominant == lay_out(trace, derive_turn(trace), app.thresholds).dominant
+        assert screen.dominant.startswith("LLM ") and screen.dominant in screen.query_one(".wf-title").render().plain
+        view = screen.view
+        lines = {r.span.name: "".join(s.text for s in view.render_line(i + 1)) for i, r in enumerate(view.shown_rows)}
+        assert "◆" in lines["llm_inference"] and "✖" in lines["tts_synthesis"]  # critical path; TTS 420 > 300
+        assert "✖" not in lines["stt_processing"] and "▲" not in lines["stt_processing"]  # STT 180 < 200
+        assert lines["voice_turn"].lstrip().startswith("▾ voice_turn")
+        header = "".join(s.text for s in view.render_line(0))
+        assert header.startswith("span") and "╵0" in header and "s" in header.split("╵0")[1]
+
+
+async def test_axis_ticks_adapt_to_width():
+    trace = snapshot_trace()
+    app, _, _ = memory_app([trace])
+    headers = {}
+    for width in (80, 200):
+        async with app.run_test(size=(width, 30)) as pilot:
+            screen = await open_waterfall(pilot, trace)
+            view = screen.view
+            headers[width] = "".join(s.text for s in view.render_line(0))
+            assert len(headers[width]) == view.scrollable_content_region.width
+        app, _, _ = memory_app([trace])
+    assert headers[200].count("╵") > headers[80].count("╵") >= 2
+
+
+def test_column_layout_and_short_durations():
+    narrow, wide = columns_for(80, 60), columns_for(160, 30)
+    assert narrow.tree == 32 and narrow.bar_start + narrow.bar == 80
+    assert wide.tree == 30 and wide.bar_start + wide.bar == 160
+    assert columns_for(40, 60).bar >= 8  # the bars never vanish
+    assert [short_ms(v) for v in (0.42, 850, 3412, 12_500, 250_000)] == ["0.4ms", "850ms", "3.41s", "12.5s", "250s"]
+
+
+async def test_two_thousand_spans_open_fast_and_render_only_visible_lines():
+    trace = big_trace()
+    metrics = FakeMetrics()
+    app = VoicetopApp(metrics=metrics, traces=MemoryTraces([trace]), config=Config(refresh=60))
+    built: list[int] = []
+    original = WaterfallView._row_line
+
+    def counting(self, row, width, selected):
+        built.append(1)
+        return original(self, row, width, selected)
+
+    WaterfallView._row_line = counting
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_for(pilot, lambda: app.frame is not None, timeout=10)
+            started = time.perf_counter()
+            app.push_screen(WaterfallScreen(trace_id=trace.trace_id))
+            await wait_for(pilot, lambda: isinstance(app.screen, WaterfallScreen)
+                           and app.screen.laid_out is not None, timeout=10)
+            await pilot.pause()
+            elapsed = time.perf_counter() - started
+            screen = app.screen
+            view = screen.view
+            assert len(view.shown_rows) == 2000 and screen.laid_out.spans == 2000
+            print(f"\n2,000-span waterfall opened in {elapsed * 1000:.0f} ms")
+            assert elapsed < 2.0
+            height = view.scrollable_content_region.height
+            assert 0 < len(built) <= 3 * height  # only visible lines were laid out
+            built.clear()
+            started = time.perf_counter()
+            await pilot.press("G")
+            await pilot.pause()
+            assert view.cursor == 1999 and view.scroll_offset.y >= 2000 - height
+            assert len(built) <= 3 * height and time.perf_counter() - started < 1.0
+            last = view.shown_rows[-1].span.name
+            assert screen.query_one("SpanDetail").plain.startswith(last)
+            await pilot.press("g", "space")  # fold the root: one row left
+            assert len(view.shown_rows) == 1
+    finally:
+        WaterfallView._row_line = original
