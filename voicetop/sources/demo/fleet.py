@@ -10,7 +10,7 @@ from typing import Iterable
 from opentelemetry.sdk.trace import SpanProcessor
 
 from voicetop.sources.demo.catalog import AGENTS, AgentSpec
-from voicetop.sources.demo.incidents import Timeline
+from voicetop.sources.demo.incidents import LOOP_SECONDS, Timeline
 from voicetop.sources.demo.instruments import Instruments
 from voicetop.sources.demo.metrics import DemoMetricsSource
 from voicetop.sources.demo.simulator import Simulator
@@ -20,8 +20,10 @@ from voicetop.sources.demo.tsdb import ScrapeStore
 
 #: Scrapes are kept this long (simulated seconds).
 RETENTION_SECONDS = 7200.0
-#: Turns get spans from this long before launch (spans are the costly part).
-SPAN_HISTORY_SECONDS = 90.0
+#: Every turn gets spans from this long before launch (spans are the costly
+#: part); slow or failed turns from one incident loop before it.
+SPAN_HISTORY_SECONDS = 60.0
+TAIL_SAMPLED_SECONDS = LOOP_SECONDS
 #: Span store bounds: age behind the newest turn, and trace count.
 SPAN_RETENTION_SECONDS = 900.0
 MAX_TRACES = 4000
@@ -83,6 +85,7 @@ class DemoFleet:
             on_scrape=self._scrape,
             on_turn=self.tracer.emit,
             spans_from=self.start - SPAN_HISTORY_SECONDS,
+            sampled_from=self.start - TAIL_SAMPLED_SECONDS,
         )
         self._sim.run_until(self.start)
         self.metrics = DemoMetricsSource(self)

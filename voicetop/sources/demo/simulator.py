@@ -3,7 +3,8 @@
 Sessions arrive per agent (rate steered towards the agent's typical live
 session count), run a few turns each and end.  Every turn is recorded through
 the agent's prometheus_client children, exactly as a real agent would record
-it, and handed to a span callback.  A tick every ``scrape_interval`` seconds
+it, and handed to a span callback: every turn from ``spans_from`` on, and
+slow or failed ones from ``sampled_from`` on (like a tail-sampling collector).  A tick every ``scrape_interval`` seconds
 updates the gauges and calls ``on_scrape``.
 
 Events are processed strictly in time order from one seeded RNG, so the result
@@ -39,6 +40,10 @@ TOOL_TIMEOUT_MS = 3000.0
 WER_WINDOW = 300.0
 QUALITY_WINDOW = 60.0
 ERROR_PROBABILITY = {"stt": 0.0005, "llm": 0.001, "tts": 0.0005}
+#: Tail sampling: older history turns get spans only past these (the default
+#: warning thresholds), so incidents show in waterfalls without the cost of
+#: tracing every history turn.
+SLOW_MS = {"e2e": 3000.0, "ttft": 800.0, "stt": 200.0, "tts": 150.0}
 
 #: Standard normal quantiles, clamped to [-3, 2.6] so healthy latencies have a
 #: bounded tail; indexed by 12 random bits (cheaper than random.gauss).
@@ -49,6 +54,14 @@ _Z = tuple(
 
 # Event kinds, in the order simultaneous events are processed.
 _TURN, _END, _ARRIVAL, _TICK = 0, 1, 2, 3
+
+
+def _tail_sampled(stt: float, ttft: float, tts: float, e2e: float, tool_outcome: str, error: str | None) -> bool:
+    """Turns a tail-sampling policy keeps even before ``spans_from``: slow or failed ones."""
+    return (
+        e2e > SLOW_MS["e2e"] or ttft > SLOW_MS["ttft"] or stt > SLOW_MS["stt"] or tts > SLOW_MS["tts"]
+        or tool_outcome != "success" or error is not None
+    )
 
 
 class RollingMean:
@@ -114,12 +127,14 @@ class Simulator:
         on_scrape: Callable[[float], None],
         on_turn: Callable[[TurnRecord], None],
         spans_from: float,
+        sampled_from: float | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self.timeline = timeline
         self.on_scrape = on_scrape
         self.on_turn = on_turn
         self.spans_from = spans_from
+        self.sampled_from = spans_from if sampled_from is None else sampled_from
         self.time = begin
         self.agents = [_Agent(spec, instruments.agent(spec.agent_id)) for spec in specs]
         self._queue: list[tuple[float, int, int, object]] = []
@@ -274,7 +289,7 @@ class Simulator:
         agent.mos.add(t, spec.mos + fx.mos_add + 0.08 * z())
         agent.rtf.add(t, spec.rtf * fx.stt_factor ** 0.5 * rng.uniform(0.8, 1.2) + fx.rtf_add)
 
-        if t >= self.spans_from:
+        if t >= self.spans_from or (t >= self.sampled_from and _tail_sampled(stt, ttft, tts, e2e, tool_outcome, error)):
             span_ms = max(e2e, max(stt, eou) + tool_ms + llm)
             self.on_turn(TurnRecord(
                 spec.agent_id, session.session_id, session.room, session.done, t - span_ms / 1000.0,
