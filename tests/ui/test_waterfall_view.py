@@ -162,3 +162,26 @@ async def test_two_thousand_spans_open_fast_and_render_only_visible_lines():
             assert len(view.shown_rows) == 1
     finally:
         WaterfallView._row_line = original
+
+
+async def test_theme_change_recolours_bars_without_stale_lines():
+    trace = snapshot_trace()
+    app, _, _ = memory_app([trace])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_waterfall(pilot, trace)
+        view = screen.view
+        row = next(i for i, r in enumerate(view.shown_rows) if r.span.name == "llm_inference")
+
+        def bar_colour():
+            segments = [s for s in view.render_line(row + 1) if s.text.strip("█▆") == "" and s.text.strip()]
+            return segments[-1].style.color
+
+        before = bar_colour()
+        assert before == view.get_component_rich_style("waterfall--stage-llm").color
+        theme = app.theme
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.theme != theme, what="theme change")
+        await pilot.pause(0.05)
+        after = bar_colour()
+        assert after == view.get_component_rich_style("waterfall--stage-llm").color
+        assert after != before  # every shipped theme has its own primary colour

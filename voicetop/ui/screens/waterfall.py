@@ -88,7 +88,7 @@ class WaterfallScreen(Screen):
         yield Static(self._title(), classes="wf-title")
         yield Static(self._legend(), classes="wf-legend")
         with Container(id="wf-body"):
-            yield WaterfallView(palette=self.app.palette, id="waterfall")
+            yield WaterfallView(id="waterfall")
             yield SpanDetail(id="span-detail")
         yield Footer()
 
@@ -142,6 +142,15 @@ class WaterfallScreen(Screen):
         self.query_one(".wf-title", Static).update(self._title())
 
     # -- rendering ---------------------------------------------------------
+    def show_frame(self, frame: object) -> None:
+        """Called by the App on every frame and theme change: repaint in the current theme."""
+        if not self.is_mounted:
+            return
+        self.query_one(".wf-legend", Static).update(self._legend())
+        self.query_one(".wf-title", Static).update(self._title())
+        self.view.restyle()
+        self.detail.show(self.view.current, self.view.waterfall, self.app.palette, keep_scroll=True)
+
     @property
     def dominant(self) -> str:
         return self.laid_out.dominant if self.laid_out else ""

@@ -106,9 +106,12 @@ class SpanDetail(VerticalScroll):
     def compose(self):
         yield Static("", classes="span-detail-body")
 
-    def show(self, row: WaterfallRow | None, waterfall: Waterfall | None, palette: Palette) -> None:
+    def show(
+        self, row: WaterfallRow | None, waterfall: Waterfall | None, palette: Palette, keep_scroll: bool = False
+    ) -> None:
         self.query_one(".span-detail-body", Static).update(detail_text(row, waterfall, palette))
-        self.scroll_home(animate=False)
+        if not keep_scroll:
+            self.scroll_home(animate=False)
 
     @property
     def plain(self) -> str:

@@ -125,7 +125,7 @@ class WaterfallView(ScrollView, can_focus=True):
 
     def __init__(self, *, palette: Palette | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.palette = palette or Palette()
+        self._palette = palette
         self.waterfall: Waterfall | None = None
         self.collapsed: frozenset[str] = frozenset()
         self.shown_rows: tuple[WaterfallRow, ...] = ()
@@ -147,6 +147,18 @@ class WaterfallView(ScrollView, can_focus=True):
         self._relayout()
         self.scroll_to(y=0, animate=False)
         self._announce()
+
+    @property
+    def palette(self) -> Palette:
+        """The given palette, else the app's current one (it follows the theme)."""
+        if self._palette is not None:
+            return self._palette
+        return getattr(self.app, "palette", None) or Palette()
+
+    def restyle(self) -> None:
+        """Drop cached lines (after a theme or palette change) and repaint."""
+        self._lines.clear()
+        self.refresh()
 
     @property
     def current(self) -> WaterfallRow | None:
