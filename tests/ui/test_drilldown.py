@@ -475,3 +475,30 @@ async def test_waterfall_keys_move_fold_and_detail(tmp_path):
         assert view.cursor == 0
         await pilot.click(WaterfallView, offset=(5, 4))  # header is line 0
         assert view.cursor == 3 and detail.plain.startswith("llm_inference")
+
+
+async def test_livekit_conversation_trace_shows_only_the_chosen_turn():
+    from tests.support.otel_traces import livekit_sessions, to_otlp
+    from voicetop.sources.otlp import parse_otlp_traces
+
+    generated = livekit_sessions(agent_id="support-de", sessions=1, turns=3, live_last=True,
+                                 start_ns=int((NOW - 300) * 1e9))
+    traces = parse_otlp_traces(to_otlp(generated.spans))
+    assert len(traces) == 1  # the whole live conversation is one trace
+    app, _, _ = memory_app(traces)
+    async with app.run_test(size=(140, 40)) as pilot:
+        sessions = await open_agent_sessions(pilot)
+        assert sessions.table.row_count == 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TurnsScreen) and app.screen.loaded)
+        turns_screen = app.screen
+        assert turns_screen.table.row_count == 3
+        await pilot.press("down", "enter")
+        screen = await wait_waterfall(pilot)
+        chosen = turns_screen.turns[turns_screen.table.cursor_key()]
+        spans = [r.span for r in screen.view.waterfall.rows if not r.synthetic]
+        roots = [s for s in spans if s.name == "agent_turn"]
+        assert [s.span_id for s in roots] == [chosen.root_span_id]  # the other turns are cut away
+        assert "user_turn" in {s.name for s in spans}  # its companion (STT/EOU timing) stays
+        assert len(spans) < len(traces[0].spans)
+        assert screen.dominant and "% of " in screen.dominant
