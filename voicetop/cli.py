@@ -108,35 +108,43 @@ def _join_dash_values(argv: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
+    from voicetop.lifecycle import signals_raise_exit
+
     try:
-        if args.command == "demo":
-            from voicetop.commands.demo_serve import run_demo_serve
-
-            return run_demo_serve(args)
-        if args.command == "check":
-            from voicetop.commands.check import run_check
-
-            return run_check(args)
-        if args.command == "rules":
-            from voicetop.commands.rules import run_rules
-
-            return run_rules(args)
-        if args.command == "snapshot":
-            from voicetop.commands.snapshot import run_snapshot
-
-            return run_snapshot(args)
-        if args.command == "open":
-            from voicetop.commands.open_snapshot import run_open
-
-            return run_open(args)
-        from voicetop.commands.console import run_console
-
-        return run_console(args)
+        with signals_raise_exit():  # SIGTERM/SIGHUP: finally blocks run, no temp files left
+            return _dispatch(args)
     except UsageError as exc:
         print(f"voicetop: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the chosen sub-command (the console without one)."""
+    if args.command == "demo":
+        from voicetop.commands.demo_serve import run_demo_serve
+
+        return run_demo_serve(args)
+    if args.command == "check":
+        from voicetop.commands.check import run_check
+
+        return run_check(args)
+    if args.command == "rules":
+        from voicetop.commands.rules import run_rules
+
+        return run_rules(args)
+    if args.command == "snapshot":
+        from voicetop.commands.snapshot import run_snapshot
+
+        return run_snapshot(args)
+    if args.command == "open":
+        from voicetop.commands.open_snapshot import run_open
+
+        return run_open(args)
+    from voicetop.commands.console import run_console
+
+    return run_console(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,11 +27,14 @@ def run_console(args: argparse.Namespace) -> int:
     view = view_window(args, config, metrics.now())
     from voicetop.ui.app import VoicetopApp
 
+    from voicetop.lifecycle import signals_exit_app
+
     app = VoicetopApp(metrics=metrics, traces=traces, config=config, view=view)
     try:
-        app.run()
+        with signals_exit_app(app):  # SIGTERM/SIGHUP: leave through the normal path, terminal restored
+            app.run()
     finally:
         metrics.close()
         if traces is not None:
             traces.close()
-    return EXIT_OK
+    return app.return_code or EXIT_OK

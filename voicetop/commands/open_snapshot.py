@@ -65,6 +65,10 @@ def load_or_usage_error(path: str) -> Snapshot:
 
 
 def run_open(args: argparse.Namespace) -> int:
+    from voicetop.lifecycle import signals_exit_app
+
     snapshot = load_or_usage_error(args.file)
-    replay_app(snapshot, args).run()
-    return EXIT_OK
+    app = replay_app(snapshot, args)
+    with signals_exit_app(app):
+        app.run()
+    return app.return_code or EXIT_OK

@@ -1,0 +1,112 @@
+"""Exit cleanly on SIGTERM and SIGHUP (a dropped SSH link).
+
+Without handlers Python dies on these signals at once: the console leaves the
+terminal in the alternate screen with mouse reporting on, and a headless
+export can leave temporary files behind.  Two context managers fix that:
+
+- :func:`signals_raise_exit` (every command): the signal raises
+  ``SystemExit(128 + signal)`` in the main thread, so ``finally`` blocks run
+  (atomic writers remove their temporary files, sources close).
+- :func:`signals_exit_app` (the console): the signal asks the running Textual
+  app to exit through its normal path, which restores the terminal; should
+  that hang (a dead tty), a watchdog ends the process after ``grace`` seconds.
+
+No Textual import here: the app is used only through ``exit`` and its loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+EXIT_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGHUP)
+#: Seconds the app gets to restore the terminal after a signal before the process ends anyway.
+EXIT_GRACE = 5.0
+
+
+def exit_code(signum: int) -> int:
+    """The shell convention: 128 + the signal number (143 for SIGTERM, 129 for SIGHUP)."""
+    return 128 + int(signum)
+
+
+@contextmanager
+def _handlers(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in EXIT_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _raise_exit(signum: int, _frame: Any) -> None:
+    raise SystemExit(exit_code(signum))
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+@contextmanager
+def signals_raise_exit() -> Iterator[None]:
+    """SIGTERM/SIGHUP end the body with SystemExit(128 + n); ``finally`` blocks run.
+
+    Inside an asyncio loop (a headless App rendering an SVG) raising would
+    land in whichever task runs; the loop is stopped instead and the failure
+    that causes becomes the same SystemExit.  A body that still completes
+    (the signal came too late to matter) returns normally.
+    """
+    received: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
+        loop = _running_loop()
+        if loop is None:
+            _raise_exit(signum, frame)
+        loop.call_soon_threadsafe(loop.stop)
+
+    with _handlers(handler):
+        try:
+            yield
+        except BaseException:
+            if received:
+                raise SystemExit(exit_code(received[0])) from None
+            raise
+
+
+@contextmanager
+def signals_exit_app(app: Any, grace: float = EXIT_GRACE) -> Iterator[None]:
+    """SIGTERM/SIGHUP make a running Textual ``app`` exit with code 128 + n.
+
+    Before the app's event loop runs, the signal raises SystemExit instead.
+    """
+    requested = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        loop = getattr(app, "_loop", None)
+        if loop is None or not loop.is_running() or loop.is_closed():
+            _raise_exit(signum, frame)
+        if requested.is_set():
+            return  # already leaving; the watchdog is armed
+        requested.set()
+        code = exit_code(signum)
+        closing = getattr(app, "closing", None)
+        if closing is not None:
+            app.closing = True  # drop frames still arriving from the poller
+        loop.call_soon_threadsafe(lambda: app.exit(return_code=code))
+        watchdog = threading.Timer(grace, os._exit, args=(code,))
+        watchdog.daemon = True
+        watchdog.start()
+
+    with _handlers(handler):
+        yield
