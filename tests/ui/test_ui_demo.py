@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import wait_for
+from ui_helpers import wait_for
 
 from voicetop.config import Config
 from voicetop.domain.model import Severity

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import screen_text, wait_for
+from ui_helpers import screen_text, wait_for
 from rich.text import Text
 from textual.filter import Monochrome
 
