@@ -115,6 +115,8 @@ def run_snapshot(args: argparse.Namespace, out: TextIO | None = None, err: TextI
         if health.state is HealthState.ERROR:
             print(f"voicetop: {metrics.name}: {health.message}", file=err)
             return EXIT_USAGE
+        if health.state is HealthState.STALE:  # some panels failed (e.g. invalid PromQL in a profile)
+            print(f"voicetop: warning: {metrics.name}: {health.message} (those stats are missing)", file=err)
         history = _history(metrics, frame.window, history_length)
         collected = collect_turns(traces, frame.window, args.turns)
         if traces is not None:
