@@ -12,12 +12,12 @@ _PYTHON_NAMES = re.compile(
 MAX_MESSAGE = 400
 
 
-def assert_clear_message(message: str) -> None:
+def assert_clear_message(message: str, max_len: int = MAX_MESSAGE) -> None:
     """One printable line, bounded, no Python internals, no escape sequences."""
     assert isinstance(message, str)
     assert "\n" not in message and "\r" not in message, repr(message)
     assert "\x1b" not in message and "\x00" not in message and "\x07" not in message, repr(message)
-    assert len(message) <= MAX_MESSAGE, f"{len(message)} characters: {message[:80]!r}…"
+    assert len(message) <= max_len, f"{len(message)} characters: {message[:80]!r}…"
     assert not _PYTHON_NAMES.search(message), f"unclassified failure: {message!r}"
 
 
