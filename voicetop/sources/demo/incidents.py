@@ -97,16 +97,16 @@ class Timeline:
         return (t - self.anchor) % LOOP_SECONDS
 
     def effects(self, agent_id: str, t: float) -> Effects:
-        """Combined effects on ``agent_id`` at ``t`` (HEALTHY when none)."""
-        found = HEALTHY
+        """Effects of the incident under way on ``agent_id`` at ``t`` (HEALTHY when none)."""
         phase = self.phase(t)
         for incident in self._by_agent.get(agent_id, ()):
             level = incident.intensity(phase)
             if level > 0:
-                found = _effects(incident.kind, level)
-        return found
+                return _effects(incident.kind, level)
+        return HEALTHY
 
     def active(self, t: float) -> list[tuple[Incident, float]]:
         """Incidents with a non-zero intensity at ``t``."""
         phase = self.phase(t)
-        return [(i, i.intensity(phase)) for i in self.incidents if i.intensity(phase) > 0]
+        levels = [(incident, incident.intensity(phase)) for incident in self.incidents]
+        return [(incident, level) for incident, level in levels if level > 0]

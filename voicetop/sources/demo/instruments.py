@@ -107,17 +107,13 @@ class Instruments:
     def agent(self, agent_id: str) -> AgentInstruments:
         return self.agents[agent_id]
 
-    def _wrappers(self) -> list[tuple[str, object]]:
-        return [(kind, w) for kind, w in (
-            ("histogram", self.ttft), ("histogram", self.llm), ("histogram", self.stt),
-            ("histogram", self.tts), ("histogram", self.eou), ("histogram", self.e2e),
-            ("counter", self.turns), ("counter", self.interruptions), ("counter", self.tool_calls),
-            ("counter", self.requests), ("counter", self.errors), ("gauge", self.wer),
-            ("gauge", self.mos), ("gauge", self.rtf), ("gauge", self.active_sessions),
-            ("gauge", self.max_sessions), ("counter", self.sessions_completed),
-            ("histogram", self.session_turns), ("counter", self.tokens),
-            ("counter", self.tts_chars), ("counter", self.cost),
-        )]
+    def _wrappers(self) -> tuple[Histogram | Counter | Gauge, ...]:
+        return (
+            self.ttft, self.llm, self.stt, self.tts, self.eou, self.e2e, self.turns,
+            self.interruptions, self.tool_calls, self.requests, self.errors, self.wer, self.mos,
+            self.rtf, self.active_sessions, self.max_sessions, self.sessions_completed,
+            self.session_turns, self.tokens, self.tts_chars, self.cost,
+        )
 
     def _layout(self) -> tuple[list[SeriesKey], list[Callable[[], list[float]]]]:
         """Series keys in row order, and per-child readers producing their values.
@@ -128,12 +124,12 @@ class Instruments:
         """
         columns: list[SeriesKey] = []
         readers: list[Callable[[], list[float]]] = []
-        for kind, wrapper in self._wrappers():
+        for wrapper in self._wrappers():
             name = wrapper._name  # noqa: SLF001 - prometheus_client keeps no public getter
             labelnames = wrapper._labelnames  # noqa: SLF001
             for labelvalues, child in sorted(wrapper._metrics.items()):  # noqa: SLF001
                 labels = tuple(zip(labelnames, labelvalues))
-                if kind == "histogram":
+                if isinstance(wrapper, Histogram):
                     for bound in child._upper_bounds:  # noqa: SLF001
                         le = (("le", floatToGoString(bound)),)
                         columns.append((f"{name}_bucket", tuple(sorted(labels + le))))
@@ -141,7 +137,7 @@ class Instruments:
                     columns.append((f"{name}_sum", tuple(sorted(labels))))
                     readers.append(_histogram_reader(child))
                 else:
-                    suffix = "_total" if kind == "counter" else ""
+                    suffix = "_total" if isinstance(wrapper, Counter) else ""
                     columns.append((f"{name}{suffix}", tuple(sorted(labels))))
                     readers.append(_value_reader(child))
         return columns, readers

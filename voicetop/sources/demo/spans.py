@@ -138,7 +138,7 @@ class SpanStore(SpanProcessor):
         self._traces: OrderedDict[str, tuple[Span, ...]] = OrderedDict()
         self._turns: deque[tuple[float, Turn, str]] = deque()  # (end time, turn, room), oldest first
 
-    def on_start(self, span, parent_context=None) -> None:  # noqa: D401 - SDK hook
+    def on_start(self, span, parent_context=None) -> None:
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
