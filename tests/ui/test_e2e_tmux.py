@@ -76,5 +76,8 @@ def test_demo_console_in_tmux(tmp_path):
         assert exit_file.exists(), "voicetop did not exit after q"
         assert exit_file.read_text().strip() == "0"
     finally:
+        socket_path = _tmux(socket, "display-message", "-p", "#{socket_path}").stdout.strip()
         _tmux(socket, "kill-server")
+        if socket_path:
+            Path(socket_path).unlink(missing_ok=True)
     assert not _session_alive(socket)
