@@ -68,6 +68,32 @@ class ResolvedAuth:
     def insecure(self) -> bool:
         return self.verify is False
 
+    def secrets(self) -> tuple[str, ...]:
+        """Secret header values and the bare credentials inside them (longest first)."""
+        found: set[str] = set()
+        for name, value in self.headers.items():
+            if name.lower() not in SECRET_HEADERS or not value:
+                continue
+            found.add(value)
+            scheme, _, credential = value.partition(" ")
+            if credential:
+                found.add(credential.strip())
+                if scheme.lower() == "basic":
+                    try:
+                        password = base64.b64decode(credential).decode("utf-8").partition(":")[2]
+                    except (ValueError, UnicodeDecodeError):
+                        continue
+                    if password:
+                        found.add(password)
+        return tuple(sorted((s for s in found if len(s) >= 4), key=len, reverse=True))
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every credential of these settings replaced by ``***``
+        (a server may echo a token back in an error message)."""
+        for secret in self.secrets():
+            text = text.replace(secret, "***")
+        return text
+
     def ssl_context(self) -> ssl.SSLContext:
         """An SSL context honouring ``verify`` and ``cert`` (for httpx)."""
         if self.verify is False:

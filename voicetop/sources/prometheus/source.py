@@ -91,7 +91,7 @@ class PrometheusSource:
                 futures[query.name].cancel()
                 continue
             except Exception as exc:  # already classified in _run_query, or a bug
-                failures[query.name] = describe_exception(exc, self.url, self.auth.timeout)
+                failures[query.name] = self.auth.scrub(describe_exception(exc, self.url, self.auth.timeout))
                 continue
             with self._lock:
                 self._last_good[query.name] = _Good(time.time(), answer)
@@ -115,7 +115,7 @@ class PrometheusSource:
                 timeout=self.auth.timeout,
             )
         except Exception as exc:
-            raise SourceError(describe_exception(exc, self.url, self.auth.timeout)) from None
+            raise SourceError(self.auth.scrub(describe_exception(exc, self.url, self.auth.timeout))) from None
         if not isinstance(rows, list):
             raise SourceError("not a Prometheus API response (unexpected JSON)")
         try:
@@ -154,7 +154,7 @@ class PrometheusSource:
             payload = response.json()
             raw_alerts = payload["data"]["alerts"]
         except Exception as exc:
-            raise SourceError(describe_exception(exc, self.url, self.auth.timeout)) from None
+            raise SourceError(self.auth.scrub(describe_exception(exc, self.url, self.auth.timeout))) from None
         return [alert for alert in (_alert(a, self.profile.agent_label) for a in raw_alerts) if alert]
 
     def close(self) -> None:
