@@ -71,6 +71,10 @@ class TraceHttp:
         except httpx.TimeoutException:
             raise SourceError(f"{self.name}: timed out after {self.timeout:g}s ({self.safe_url})") from None
         except httpx.HTTPError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise SourceError(
+                    f"{self.name}: TLS error talking to {self.safe_url}: certificate verify failed"
+                ) from None
             reason = _one_line(type(exc).__name__)
             raise SourceError(f"{self.name}: cannot reach {self.safe_url} ({reason})") from None
 
@@ -124,6 +128,11 @@ class HttpTraceSource:
         )
         self.http = TraceHttp(connection, self.kind)
         self.name = f"{self.kind} {self.http.safe_url}"
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Set-up warnings, e.g. a token file readable by others."""
+        return self.http.warnings
 
     # --- backend hooks ---------------------------------------------------------
 
