@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
+from typing import TextIO
 
 from voicetop.cli import UsageError
 from voicetop.config import Config, ConfigError, Connection, load_config
@@ -69,3 +71,14 @@ def view_window(args: argparse.Namespace, config: Config, now: float) -> ViewWin
         except ValueError as exc:
             raise UsageError(f"--at: {exc}") from None
     return ViewWindow(length=config.window, step=config.step, at=at)
+
+
+def warn_sources(*sources: object, err: TextIO | None = None) -> list[str]:
+    """Print each source's set-up warnings (e.g. a token file readable by others) once to stderr."""
+    shown: list[str] = []
+    for source in sources:
+        for warning in getattr(source, "warnings", ()) or ():
+            if warning not in shown:
+                shown.append(warning)
+                print(f"voicetop: warning: {warning}", file=err or sys.stderr)
+    return shown

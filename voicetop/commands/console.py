@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from voicetop.cli import EXIT_OK, UsageError
-from voicetop.commands.common import effective_config, view_window
+from voicetop.commands.common import effective_config, view_window, warn_sources
 
 
 def run_console(args: argparse.Namespace) -> int:
@@ -24,6 +24,7 @@ def run_console(args: argparse.Namespace) -> int:
         raise UsageError(
             "no metrics source: pass --prometheus URL, set a context in the config file, or try --demo"
         )
+    warn_sources(metrics, traces)
     view = view_window(args, config, metrics.now())
     from voicetop.ui.app import VoicetopApp
 

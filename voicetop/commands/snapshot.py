@@ -16,7 +16,7 @@ import sys
 from typing import TextIO
 
 from voicetop.cli import EXIT_OK, EXIT_USAGE, UsageError
-from voicetop.commands.common import effective_config, view_window
+from voicetop.commands.common import effective_config, view_window, warn_sources
 
 SVG_SIZE = (160, 48)
 SVG_TIMEOUT = 20.0
@@ -106,6 +106,7 @@ def run_snapshot(args: argparse.Namespace, out: TextIO | None = None, err: TextI
     if args.turns < 0:
         raise UsageError("--turns: must not be negative")
     metrics, traces = _sources(args, config)
+    warn_sources(metrics, traces, err=err)
     try:
         view = view_window(args, config, metrics.now())
         poller = Poller(metrics, config.context.thresholds, lambda frame: None, view=view,
