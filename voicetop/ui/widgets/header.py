@@ -46,11 +46,29 @@ def fleet_sessions(frame: Frame) -> tuple[float | None, float | None]:
     return active, capacity
 
 
+def insecure_backends(config: object) -> list[str]:
+    """Names of the context's backends whose TLS verification is off (``--insecure``)."""
+    context = getattr(config, "context", None)
+    names = []
+    for name in ("prometheus", "traces", "alertmanager"):
+        connection = getattr(context, name, None)
+        if connection is not None and getattr(connection, "insecure", False):
+            names.append(name)
+    return names
+
+
 def header_text(
-    frame: Frame | None, palette: Palette, *, paused: bool, width: int = 160, view_note: str = ""
+    frame: Frame | None, palette: Palette, *, paused: bool, width: int = 160, view_note: str = "",
+    insecure: bool = False,
 ) -> Text:
-    """Two lines of header; the second carries the source health badges."""
+    """Two lines of header; the second carries the source health badges.
+
+    ``insecure`` adds a permanent ``INSECURE`` badge (TLS verification is off).
+    """
     text = Text(no_wrap=True, overflow="ellipsis")
+    if insecure:
+        text.append(" INSECURE ", style=f"bold reverse {palette.critical}")
+        text.append(" ")
     if width >= 100 or frame is None:
         text.append(" voicetop ", style="bold reverse")
     if frame is None:
@@ -103,4 +121,5 @@ class FleetHeader(Static):
 
     def show(self, frame: Frame | None, palette: Palette, paused: bool, view_note: str = "") -> None:
         width = self.size.width or 160
-        self.update(header_text(frame, palette, paused=paused, width=width, view_note=view_note))
+        insecure = bool(insecure_backends(getattr(self.app, "config", None)))
+        self.update(header_text(frame, palette, paused=paused, width=width, view_note=view_note, insecure=insecure))
