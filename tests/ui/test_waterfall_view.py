@@ -98,6 +98,11 @@ async def test_title_names_dominant_stage_and_marks_rows():
         assert lines["voice_turn"].lstrip().startswith("▾ voice_turn")
         header = "".join(s.text for s in view.render_line(0))
         assert header.startswith("span") and "╵0" in header and "s" in header.split("╵0")[1]
+        header_bg = view.get_component_rich_style("waterfall--header").bgcolor
+        assert all(seg.style.bgcolor == header_bg for seg in view.render_line(0))
+        cursor_bg = view.get_component_rich_style("waterfall--cursor").bgcolor
+        assert {seg.style.bgcolor for seg in view.render_line(1)} == {cursor_bg}  # the cursor row
+        assert cursor_bg not in {seg.style.bgcolor for seg in view.render_line(2)}
 
 
 async def test_axis_ticks_adapt_to_width():

@@ -32,9 +32,11 @@ MIN_BAR_WIDTH = 8
 #: Stages with their own bar colour (component class ``waterfall--stage-<stage>``).
 BAR_STAGES: tuple[str, ...] = ("stt", "eou", "ttft", "llm", "tts", "tool", "e2e", "other")
 #: Theme variable colouring each stage's bars (see DEFAULT_CSS).
+#: Speech in and out in secondary shades, the LLM in primary shades, tools in
+#: the accent colour; severity is never a bar colour (glyphs carry it).
 STAGE_VARIABLES = {
-    "stt": "accent", "eou": "accent-darken-2", "ttft": "primary-lighten-2", "llm": "primary",
-    "tts": "secondary", "tool": "secondary-darken-2",
+    "stt": "secondary-lighten-2", "eou": "foreground-darken-2", "ttft": "primary-lighten-2",
+    "llm": "primary", "tts": "secondary-darken-1", "tool": "accent",
 }
 STAGE_NAMES = {
     "stt": "STT", "eou": "EOU", "ttft": "TTFT", "llm": "LLM", "tts": "TTS",
@@ -94,12 +96,12 @@ class WaterfallView(ScrollView, can_focus=True):
     WaterfallView > .waterfall--cursor { background: $boost; }
     WaterfallView:focus > .waterfall--cursor { background: $accent 35%; }
     WaterfallView > .waterfall--synthetic { color: $text-muted; text-style: italic; }
-    WaterfallView > .waterfall--stage-stt { color: $accent; }
-    WaterfallView > .waterfall--stage-eou { color: $accent-darken-2; }
+    WaterfallView > .waterfall--stage-stt { color: $secondary-lighten-2; }
+    WaterfallView > .waterfall--stage-eou { color: $foreground-darken-2; }
     WaterfallView > .waterfall--stage-ttft { color: $primary-lighten-2; }
     WaterfallView > .waterfall--stage-llm { color: $primary; }
-    WaterfallView > .waterfall--stage-tts { color: $secondary; }
-    WaterfallView > .waterfall--stage-tool { color: $secondary-darken-2; }
+    WaterfallView > .waterfall--stage-tts { color: $secondary-darken-1; }
+    WaterfallView > .waterfall--stage-tool { color: $accent; }
     WaterfallView > .waterfall--stage-e2e { color: $foreground 55%; }
     WaterfallView > .waterfall--stage-other { color: $foreground 35%; }
     """
@@ -277,8 +279,8 @@ class WaterfallView(ScrollView, can_focus=True):
         return strip
 
     def _strip(self, text: Text, width: int, style: Style) -> Strip:
-        segments = list(text.render(self.app.console))
-        return Strip(segments).adjust_cell_length(width, style)
+        segments = list(text.render(self.app.console))  # no base style when Text has no spans
+        return Strip(segments).apply_style(style).adjust_cell_length(width, style)
 
     def _header(self, width: int) -> Strip:
         style = self.get_component_rich_style("waterfall--header")
