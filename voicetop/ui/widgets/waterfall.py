@@ -315,6 +315,11 @@ class WaterfallView(ScrollView, can_focus=True):
         text.append_text(self._bar_cell(row, cols.bar))
         return self._strip(text, width, base)
 
+    def _foreground(self, component: str) -> Style:
+        """A component's colour and emphasis without its background (the row's shows)."""
+        style = self.get_component_rich_style(component)
+        return Style(color=style.color, bold=style.bold, italic=style.italic)
+
     def _tree_cell(self, row: WaterfallRow, width: int) -> Text:
         ascii_glyphs = self.palette.ascii
         if row.has_children:
@@ -322,7 +327,7 @@ class WaterfallView(ScrollView, can_focus=True):
             marker = ("+" if ascii_glyphs else "▸") if folded else ("-" if ascii_glyphs else "▾")
         else:
             marker = " "
-        style = self.get_component_rich_style("waterfall--synthetic") if row.synthetic else ""
+        style = self._foreground("waterfall--synthetic") if row.synthetic else ""
         cell = Text(" " * indent_of(row.depth, width) + marker + " ", no_wrap=True, end="")
         cell.append(self._names.get(row.span_id, ""), style=style or ("bold" if row.on_critical_path else ""))
         cell.truncate(width, overflow="ellipsis", pad=True)
@@ -336,7 +341,7 @@ class WaterfallView(ScrollView, can_focus=True):
             stage = "other"
         glyph = ("#" if row.on_critical_path else "=") if self.palette.ascii else ("█" if row.on_critical_path else "▆")
         cell = Text(" " * start, no_wrap=True, end="")
-        cell.append(glyph * (end - start), style=self.get_component_rich_style(f"waterfall--stage-{stage}"))
+        cell.append(glyph * (end - start), style=self._foreground(f"waterfall--stage-{stage}"))
         cell.append(" " * (width - end))
         return cell
 
