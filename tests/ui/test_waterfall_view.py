@@ -190,3 +190,17 @@ async def test_theme_change_recolours_bars_without_stale_lines():
         after = bar_colour()
         assert after == view.get_component_rich_style("waterfall--stage-llm").color
         assert after != before  # every shipped theme has its own primary colour
+
+
+async def test_low_bandwidth_uses_ascii_glyphs_only():
+    trace = snapshot_trace()
+    app, _, _ = memory_app([trace], low_bandwidth=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_waterfall(pilot, trace)
+        view = screen.view
+        lines = ["".join(s.text for s in view.render_line(y)) for y in range(len(view.shown_rows) + 1)]
+        lines.append(screen.query_one(".wf-legend").render().plain)
+        lines.append(screen.detail.plain)
+        text = "\n".join(lines)
+        assert "|0" in lines[0] and "- voice_turn" in lines[1] and "*X" in lines[1]
+        assert all(ord(ch) < 128 for ch in text.replace("…", "")), sorted({ch for ch in text if ord(ch) >= 128})

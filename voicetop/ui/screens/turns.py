@@ -191,7 +191,7 @@ class TurnsScreen(Screen):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {len(self.turns)} turns · {self.table.sort_note(palette.ascii)}", style="dim")
         text.append(f" · {palette.glyph(Severity.WARNING)}/{palette.glyph(Severity.CRITICAL)} past the stage's p90/p99 limit", style="dim")
-        text.append(" · Tools n/err · ✂ interrupted · UTC", style="dim")
+        text.append(f" · Tools n/err · {'x' if palette.ascii else '✂'} interrupted · UTC", style="dim")
         if self.error:
             text.append("  traces: ", style=palette.style(Severity.CRITICAL))
             text.append(self.error, style=palette.style(Severity.CRITICAL))

@@ -292,7 +292,8 @@ class WaterfallView(ScrollView, can_focus=True):
         axis = [" "] * cols.bar
         total = self.waterfall.total_ms if self.waterfall else 0.0
         for column, label in axis_ticks(total, cols.bar):
-            for offset, char in enumerate("╵" + label if column + len(label) < cols.bar else label):
+            tick = "|" if self.palette.ascii else "╵"
+            for offset, char in enumerate(tick + label if column + len(label) < cols.bar else label):
                 if column + offset < cols.bar:
                     axis[column + offset] = char
         text.append("".join(axis))
