@@ -204,3 +204,24 @@ async def test_low_bandwidth_uses_ascii_glyphs_only():
         text = "\n".join(lines)
         assert "|0" in lines[0] and "- voice_turn" in lines[1] and "*X" in lines[1]
         assert all(ord(ch) < 128 for ch in text.replace("…", "")), sorted({ch for ch in text if ord(ch) >= 128})
+
+
+async def test_deep_chain_keeps_names_visible_and_bottom_key_right_after_load_scrolls():
+    t0 = int((NOW - 10) * 1e9)
+    chain = tuple(
+        Span("c" * 32, f"{i:016x}", f"{i - 1:016x}" if i else None, f"deep-{i}", "svc",
+             t0 + i * 1000, t0 + 10**9 - i * 1000)
+        for i in range(2000)
+    )
+    app, _, _ = memory_app([Trace("c" * 32, chain)])
+    async with app.run_test(size=(80, 20)) as pilot:
+        await wait_for(pilot, lambda: app.frame is not None, timeout=10)
+        app.push_screen(WaterfallScreen(trace_id="c" * 32))
+        await wait_for(pilot, lambda: isinstance(app.screen, WaterfallScreen) and app.screen.laid_out is not None,
+                       timeout=10)
+        view = app.screen.view
+        await pilot.press("G")  # before the layout has caught up with the new rows
+        await pilot.pause(0.05)
+        assert view.cursor == 1999 and view.scroll_offset.y == view.max_scroll_y > 1900
+        last = "".join(s.text for s in view.render_line(view.scrollable_content_region.height - 1))
+        assert "deep-1999" in last  # the indent is capped, the name still shows

@@ -201,12 +201,18 @@ class WaterfallView(ScrollView, can_focus=True):
         if index != self.cursor:
             self.cursor = index
             self._announce()
-        top = int(self.scroll_offset.y)
-        if index < top:
-            self.scroll_to(y=index, animate=False)
-        elif index >= top + self.page_rows:
-            self.scroll_to(y=index - self.page_rows + 1, animate=False)
+        self._scroll_to_cursor()
+        # A scroll right after new rows arrive is clamped to the old size: redo it
+        # once the layout has caught up.
+        self.call_after_refresh(self._scroll_to_cursor)
         self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + self.page_rows:
+            self.scroll_to(y=self.cursor - self.page_rows + 1, animate=False)
 
     def action_move(self, delta: int) -> None:
         self.move_to(self.cursor + delta)
