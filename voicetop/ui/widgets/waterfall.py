@@ -77,7 +77,7 @@ def columns_for(width: int, widest_tree: int) -> Columns:
 
 def indent_of(depth: int, tree_width: int) -> int:
     """Indent cells for a depth, capped so a deep tree still shows names."""
-    return min(depth * 2, max(0, tree_width - 8))
+    return min(depth * 2, max(0, tree_width // 2))
 
 
 class WaterfallView(ScrollView, can_focus=True):
