@@ -27,6 +27,9 @@ from voicetop.sources.otlp import (
 )
 from voicetop.sources.tracehttp import HttpTraceSource, TraceSummary
 
+#: Longer service names (hostile or broken instrumentation) are not searched.
+MAX_SERVICE_NAME = 1024
+
 _CAMEL = {
     "service": "query.serviceName",
     "operation": "query.operationName",
@@ -126,7 +129,8 @@ class JaegerTraceSource(HttpTraceSource):
     # --- search -------------------------------------------------------------------
 
     def _search(self, agent_id, since, until, limit, session_id=None) -> list[Trace]:
-        services = self.services()
+        # a service name too long to put in a URL cannot be searched: skip it, not every service
+        services = [s for s in self.services() if len(s) <= MAX_SERVICE_NAME]
         if agent_id is not None and agent_id in services:
             services = [agent_id]
         roots = self.turn_root_names()

@@ -68,6 +68,8 @@ class TraceHttp:
         url = self.base_url + path
         try:
             return self._client.get(url, params=_clean(params))
+        except httpx.InvalidURL:  # e.g. a 100k-character service name in the query
+            raise SourceError(f"{self.name}: request to {self.safe_url} not sent (URL invalid or too long)") from None
         except httpx.TimeoutException:
             raise SourceError(f"{self.name}: timed out after {self.timeout:g}s ({self.safe_url})") from None
         except httpx.HTTPError as exc:
