@@ -25,6 +25,9 @@ from voicetop.export.report import render_report
 from voicetop.export.timefmt import stamp
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+#: C1 controls and bidi overrides, escaped in the JSON so ``cat file.json`` cannot
+#: drive a terminal or reorder text (they only ever occur inside JSON strings).
+_TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def dumps_document(doc: dict) -> str:
     text = json.dumps(fold(doc), indent=1, ensure_ascii=False, allow_nan=False)
     marker = re.compile(r'"\\u0000' + nonce + r':(\d+)\\u0000"')
     text = marker.sub(lambda m: compact[int(m.group(1))], text)
-    return text + "\n"
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def default_name(context: str, created_at: float) -> str:
