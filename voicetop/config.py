@@ -215,8 +215,13 @@ def _checked_rule(reader, thresholds: ThresholdSet, key, value, prefix, agent_id
     name = f"{prefix}.{key}"
     if key == "for":
         raise reader.fail(name, "set 'for' inside a threshold, e.g. ttft_p99 = { for = \"3m\" }")
-    if key not in THRESHOLD_KEYS:
-        raise reader.fail(name, f"unknown threshold (expected one of: {', '.join(THRESHOLD_KEYS)})")
+    from voicetop.domain.telephony_rules import TELEPHONY_KEYS
+
+    if key in TELEPHONY_KEYS and agent_id is not None:
+        raise reader.fail(name, "telephony thresholds are fleet-wide: set them under [thresholds]")
+    if key not in THRESHOLD_KEYS and key not in TELEPHONY_KEYS:
+        known = THRESHOLD_KEYS + TELEPHONY_KEYS
+        raise reader.fail(name, f"unknown threshold (expected one of: {', '.join(known)})")
     rule = thresholds.rule(key, agent_id)
     assert rule is not None
     return _rule_fields(reader, rule, value, name)

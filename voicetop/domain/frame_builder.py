@@ -19,6 +19,7 @@ from voicetop.domain.model import (
     StageStats,
     stage_stat_key,
 )
+from voicetop.domain.telephony import with_telephony
 from voicetop.domain.thresholds import ThresholdSet, evaluate
 
 
@@ -77,6 +78,7 @@ def build_frame(
         breaches = evaluate(thresholds, series, agent_id)
         all_breaches.extend(breaches)
         agents.append(agent_stats(agent_id, series, breaches, derived.get(agent_id)))
+    telephony, all_breaches = with_telephony(result, thresholds, all_breaches)
     all_breaches.sort(key=lambda b: (not b.active, -int(b.severity), -b.since))
     return Frame(
         created_at=created_at,
@@ -88,4 +90,5 @@ def build_frame(
         health=tuple(health),
         alerts=tuple(alerts),
         context=context,
+        telephony=telephony,
     )

@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:
+    from voicetop.domain.telephony import TelephonyStats
 
 #: Pipeline stages in the order a turn runs through them.
 STAGES: tuple[str, ...] = ("stt", "eou", "ttft", "llm", "tts", "e2e")
@@ -346,6 +349,7 @@ class Frame:
     health: tuple[SourceHealth, ...]
     alerts: tuple[Alert, ...] = ()
     context: str = "default"
+    telephony: "TelephonyStats | None" = None  # LiveKit server/SIP figures (issue #10)
 
     def agent(self, agent_id: str | None) -> AgentStats | None:
         if agent_id is None:
@@ -374,6 +378,8 @@ class MetricsResult:
     series: Mapping[str, Mapping[str | None, Series]]
     errors: Mapping[str, str] = field(default_factory=dict)
     queries: int = 0
+    #: Telephony stat series per node (``None`` = fleet), when the profile reads them.
+    telephony: Mapping[str, Mapping[str | None, Series]] = field(default_factory=dict)
 
     def agent_ids(self) -> tuple[str, ...]:
         ids = {a for per_agent in self.series.values() for a in per_agent if a is not None}

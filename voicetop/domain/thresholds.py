@@ -115,6 +115,8 @@ class ThresholdSet:
         default_factory=lambda: {r.key: r for r in DEFAULT_RULES}
     )
     per_agent: Mapping[str, Mapping[str, ThresholdRule]] = field(default_factory=dict)
+    #: Fleet-wide telephony rules (LiveKit server, SIP; issue #10): never per agent.
+    telephony: Mapping[str, ThresholdRule] = field(default_factory=lambda: _telephony_defaults())
 
     def for_agent(self, agent_id: str | None) -> Mapping[str, ThresholdRule]:
         if agent_id is None or agent_id not in self.per_agent:
@@ -124,18 +126,31 @@ class ThresholdSet:
         return merged
 
     def rule(self, key: str, agent_id: str | None = None) -> ThresholdRule | None:
-        return self.for_agent(agent_id).get(key)
+        found = self.for_agent(agent_id).get(key)
+        return found if found is not None else self.telephony.get(key)
 
     def with_overrides(
         self, overrides: Mapping[str, Mapping[str, float]], agent_id: str | None = None
     ) -> "ThresholdSet":
         """A copy with some rules' fields replaced (fleet-wide or for one agent)."""
+        phone = {k: v for k, v in overrides.items() if agent_id is None and k in self.telephony and k not in self.rules}
+        if phone:
+            changed_phone = {key: replace(self.telephony[key], **fields) for key, fields in phone.items()}
+            updated = replace(self, telephony={**self.telephony, **changed_phone})
+            rest = {k: v for k, v in overrides.items() if k not in phone}
+            return updated.with_overrides(rest) if rest else updated
         base = self.for_agent(agent_id)
         changed = {key: replace(base[key], **fields) for key, fields in overrides.items()}
         if agent_id is None:
-            return ThresholdSet({**self.rules, **changed}, self.per_agent)
+            return ThresholdSet({**self.rules, **changed}, self.per_agent, self.telephony)
         agent_rules = {**self.per_agent.get(agent_id, {}), **changed}
-        return ThresholdSet(self.rules, {**self.per_agent, agent_id: agent_rules})
+        return ThresholdSet(self.rules, {**self.per_agent, agent_id: agent_rules}, self.telephony)
+
+
+def _telephony_defaults() -> dict[str, ThresholdRule]:
+    from voicetop.domain.telephony_rules import TELEPHONY_RULES
+
+    return {r.key: r for r in TELEPHONY_RULES}
 
 
 def _runs(flags: list[bool]) -> Iterable[tuple[int, int]]:
