@@ -193,3 +193,24 @@ def test_wrong_tenant_on_the_trace_backend_is_a_warning(run, tenant_server, tmp_
         )
     assert code == 2  # the metrics backend refuses the wrong tenant too: fatal
     assert "HTTP 401" in one_error_line(err)
+
+
+@pytest.mark.integration
+def test_console_with_unreachable_backend_starts_and_shows_the_error(tmp_path):
+    """Not fatal at start-up: the console runs, the header says why there is no data, q quits."""
+    import shutil
+
+    from rel_tmux import Tmux, wait_file
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    url = f"http://127.0.0.1:{free_port()}"
+    tmux = Tmux(tmp_path)
+    try:
+        exit_file = tmux.start("vt", f"--prometheus {url} --traces {url} --refresh 1s", width=200, height=40)
+        screen = tmux.wait_screen("vt", lambda t: "prometheus ERROR" in t)
+        assert f"[prometheus ERROR: cannot reach prometheus at {url}" in screen
+        tmux.run("send-keys", "-t", "vt", "q")
+        assert wait_file(exit_file, timeout=10) == "0"
+    finally:
+        tmux.kill_server()

@@ -228,3 +228,34 @@ def test_report_json_and_svg_are_inert(hostile_prometheus, hostile_traces, tmp_p
     text = svg_text(svg)
     assert "[red]x[/red]" in text and "ZXZpbA==" not in svg
     add("injection exports checked", 3)
+
+
+# -- a real terminal ----------------------------------------------------------------------------
+@pytest.mark.integration
+def test_real_terminal_gets_no_clipboard_write_or_hyperlink(hostile_prometheus, tmp_path):
+    """The installed console in tmux with OSC 52 clipboard writes enabled: no buffer appears."""
+    import shutil
+
+    from rel_tmux import Tmux, fleet_shown, wait_file
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    tmux = Tmux(tmp_path)
+    try:
+        exit_file = tmux.start("vt", f"--prometheus {hostile_prometheus.url} --at {END:.0f} --refresh 1s")
+        tmux.run("set-option", "-g", "set-clipboard", "on")
+        tmux.run("set-option", "-s", "set-clipboard", "on")
+        screen = tmux.wait_screen("vt", fleet_shown)
+        assert "[red]x[/red]" in screen and "[@click=app.quit]" in screen
+        styled = tmux.run("capture-pane", "-p", "-e", "-t", "vt").stdout
+        assert "\x1b]8;" not in styled and "ZXZpbA" not in styled  # no hyperlink, no OSC 52 payload
+        assert tmux.run("list-buffers").stdout.strip() == "", "the app wrote to the clipboard"
+        import time
+
+        for key in ("Enter", "Escape", "q"):  # open a hostile agent's detail, back, quit
+            tmux.run("send-keys", "-t", "vt", key)
+            time.sleep(0.5)  # Escape then q too quickly reads as Alt+q
+        assert wait_file(exit_file, timeout=10) == "0"
+        assert tmux.run("list-buffers").stdout.strip() == ""
+    finally:
+        tmux.kill_server()
