@@ -222,3 +222,33 @@ def test_trace_backend_down_while_metrics_work(rel_prometheus, rel_scenario):
     assert frame.agent("billing").stage_value("ttft", "p99") > 1200  # the incident is on screen
     assert any(b.key == "ttft_p99" and b.agent_id == "billing" for b in frame.breaches)
     add("faults injected (trace backend down)", 1)
+
+
+def test_fault_schedule_plays_phases_in_time(rel_prometheus, rel_scenario):
+    """``run_schedule``: reset, then an HTML login page, then healthy again — each seen by the console."""
+    seen = []
+    got = threading.Condition()
+
+    def on_frame(frame):
+        with got:
+            seen.append(frame.health[0])
+            got.notify_all()
+
+    at = rel_scenario.incident.start + 600
+    with FaultProxy(rel_prometheus.port) as proxy:
+        source = PrometheusSource(Connection(url=proxy.url, timeout=1.0), SOAK_PROFILE)
+        poller = Poller(source, ThresholdSet(), on_frame, refresh=0.1, view=ViewWindow(300, 15, at=at))
+        poller.start()
+        try:
+            _wait(got, [(0, h) for h in seen], lambda: seen and seen[-1].state is HealthState.OK)
+            proxy.run_schedule([("reset", 0.8), ("html", 0.8), ("ok", 0.1)])
+            time.sleep(1.7)
+            proxy.stop_schedule()
+            _wait(got, [(0, h) for h in seen], lambda: seen[-1].state is HealthState.OK)
+        finally:
+            poller.stop()
+            source.close()
+    messages = [h.message for h in seen if h.state is HealthState.STALE]
+    assert any("connection reset" in m for m in messages), messages
+    assert any("HTML page" in m for m in messages), messages
+    assert proxy.mode == "ok" and proxy.injected["reset"] and proxy.injected["html"]
