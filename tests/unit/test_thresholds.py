@@ -39,6 +39,10 @@ def test_every_default_from_the_developers_guide():
         "turns_per_session": (8, 15, "above"),
         "tokens_per_session": (1.5, 2.0, "above"),
         "cost_per_session": (1.5, 2.0, "above"),
+        # drift against the baseline (issue #9)
+        "tts_chars_per_turn": (1.5, 2.0, "above"),
+        "turns_per_session_drift": (1.5, 2.0, "above"),
+        "tool_call_rate": (1.5, 2.0, "above"),
     }
     assert set(THRESHOLD_KEYS) == set(expected)
     for key, (warning, critical, direction) in expected.items():

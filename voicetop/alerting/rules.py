@@ -30,6 +30,7 @@ GROUPS: Mapping[str, tuple[str, ...]] = {
     "voicetop-tools": ("tool_success_rate",),
     "voicetop-capacity": ("capacity",),
     "voicetop-cost": ("tokens_per_session", "cost_per_session"),
+    "voicetop-drift": ("tts_chars_per_turn", "turns_per_session_drift", "tool_call_rate"),
 }
 OTHER_GROUP = "voicetop-other"
 KEY_LABEL = "voicetop_key"
@@ -173,14 +174,15 @@ def _condition(rule: ThresholdRule, expr: str, baseline: str | None, limit: floa
 def _rules_for_key(
     key: str, thresholds: ThresholdSet, profile: ExprProvider, severities: tuple[Severity, ...]
 ) -> list[AlertRule] | None:
-    stat = profile.stat_expr(key)
-    expr = stat.agent if stat is not None else None
     rule = thresholds.rules.get(key)
+    series_key = rule.series_key if rule is not None else key
+    stat = profile.stat_expr(series_key)
+    expr = stat.agent if stat is not None else None
     if not expr or rule is None:
         return None
     baseline = None
     if rule.baseline:
-        base_stat = profile.stat_expr(f"{key}_baseline")
+        base_stat = profile.stat_expr(f"{series_key}_baseline")
         baseline = base_stat.agent if base_stat is not None else None
         if not baseline:
             return None

@@ -50,11 +50,14 @@ SCALAR_STATS: Mapping[str, str] = {
     "cost_per_session": "usd",
     "tts_chars_per_turn": "count",
     "turn_rate": "per_second",
+    "tool_call_rate": "count",  # tool calls per turn
 }
 
 #: Stats whose warning/critical thresholds are relative to a baseline series
 #: published under ``<key>_baseline``.
-BASELINE_STATS: tuple[str, ...] = ("tokens_per_session", "cost_per_session")
+BASELINE_STATS: tuple[str, ...] = (
+    "tokens_per_session", "cost_per_session", "tts_chars_per_turn", "turns_per_session", "tool_call_rate",
+)
 
 
 def stage_stat_key(stage: str, quantile: str) -> str:
@@ -190,8 +193,23 @@ class StageStats:
 
 
 @dataclass(frozen=True)
+class ChangeMarker:
+    """The set of ``label`` values an agent reports changed at ``at`` (a deploy)."""
+
+    agent_id: str | None
+    label: str
+    old: str
+    new: str
+    at: float
+
+
+@dataclass(frozen=True)
 class Breach:
-    """A maximal run of steps where a threshold condition held (DESIGN.md §4)."""
+    """A maximal run of steps where a threshold condition held (DESIGN.md §4).
+
+    ``group`` names a group-by row (``prompt_version=v2.4.0``); ``change`` is
+    the label change that preceded the breach, when one did.
+    """
 
     key: str
     agent_id: str | None
@@ -202,6 +220,8 @@ class Breach:
     until: float | None
     peak: float
     hint: str = ""
+    group: str = ""
+    change: ChangeMarker | None = None
 
     @property
     def active(self) -> bool:
@@ -337,8 +357,49 @@ class Session:
 
 
 @dataclass(frozen=True)
+class GroupStats:
+    """One group-by row: an agent's (or the fleet's) stats for one label value."""
+
+    label: str
+    value: str
+    agent_id: str | None
+    stats: "AgentStats"
+
+    @property
+    def key(self) -> str:
+        return f"{self.agent_id or ''}\x1f{self.value}"
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """The fleet regrouped by one label, with each group's breaches."""
+
+    label: str
+    groups: tuple[GroupStats, ...] = ()
+    breaches: tuple[Breach, ...] = ()
+
+    def for_agent(self, agent_id: str | None) -> tuple[GroupStats, ...]:
+        return tuple(g for g in self.groups if g.agent_id == agent_id)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Stat series of the same window ``offset`` seconds earlier, on today's timestamps."""
+
+    offset: float
+    series: Mapping[str | None, Mapping[str, Series]] = field(default_factory=dict)
+
+    def for_agent(self, agent_id: str | None) -> Mapping[str, Series]:
+        return self.series.get(agent_id, {})
+
+
+@dataclass(frozen=True)
 class Frame:
-    """An immutable picture of the fleet over one window."""
+    """An immutable picture of the fleet over one window.
+
+    ``markers``, ``grouping`` and ``baselines`` are the compare-and-drift extras
+    (issue #9); they are empty unless the view asks for them.
+    """
 
     created_at: float
     window: Window
@@ -349,6 +410,9 @@ class Frame:
     health: tuple[SourceHealth, ...]
     alerts: tuple[Alert, ...] = ()
     context: str = "default"
+    markers: tuple[ChangeMarker, ...] = ()
+    grouping: Grouping | None = None
+    baselines: tuple[Baseline, ...] = ()
     telephony: "TelephonyStats | None" = None  # LiveKit server/SIP figures (issue #10)
 
     def agent(self, agent_id: str | None) -> AgentStats | None:

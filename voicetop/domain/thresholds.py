@@ -34,6 +34,8 @@ ABANDONMENT = Hint(
 SLOW_SPEECH = Hint("slow speech pipeline", ("TTS/STT provider status", "network path", "audio chunking"))
 CAPACITY = Hint("capacity squeeze", ("worker count and autoscaling", "stuck sessions", "traffic spike"))
 COST_DRIFT = Hint("cost drift", ("prompt version changes", "conversation loops", "model change"))
+VERBOSITY_DRIFT = Hint("longer responses", ("prompt version changes", "model change", "max-token settings"))
+LOOP_DRIFT = Hint("behaviour drift", ("prompt version changes", "conversation loops", "task completion"))
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ class ThresholdRule:
 
     ``direction`` is ``above`` (value > limit breaches) or ``below``.  With
     ``baseline`` set, limits are multiples of the ``<key>_baseline`` series.
-    Values are in the stat's native unit (ms, ratio 0–1, score).
+    Values are in the stat's native unit (ms, ratio 0–1, score).  ``stat``
+    names the series a rule reads when it differs from ``key`` (a drift rule
+    next to an absolute one, e.g. ``turns_per_session_drift``).
     """
 
     key: str
@@ -54,6 +58,12 @@ class ThresholdRule:
     baseline: bool = False
     label: str = ""
     hint: Hint | None = None
+    stat: str = ""
+
+    @property
+    def series_key(self) -> str:
+        """The stat series this rule evaluates."""
+        return self.stat or self.key
 
     def limit(self, severity: Severity) -> float:
         return self.critical if severity is Severity.CRITICAL else self.warning
@@ -79,10 +89,10 @@ class ThresholdRule:
         return Severity.OK
 
 
-def _rule(key, warning, critical, unit, hint, direction="above", baseline=False, label=""):
+def _rule(key, warning, critical, unit, hint, direction="above", baseline=False, label="", stat=""):
     return ThresholdRule(
         key=key, warning=warning, critical=critical, direction=direction, unit=unit,
-        baseline=baseline, label=label or key, hint=hint,
+        baseline=baseline, label=label or key, hint=hint, stat=stat,
     )
 
 
@@ -102,7 +112,15 @@ DEFAULT_RULES: tuple[ThresholdRule, ...] = (
     _rule("turns_per_session", 8, 15, "count", ABANDONMENT, label="Turns/session"),
     _rule("tokens_per_session", 1.5, 2.0, "x", COST_DRIFT, baseline=True, label="Tokens/session"),
     _rule("cost_per_session", 1.5, 2.0, "x", COST_DRIFT, baseline=True, label="Cost/session"),
+    # behaviour drift against the baseline (issue #9)
+    _rule("tts_chars_per_turn", 1.5, 2.0, "x", VERBOSITY_DRIFT, baseline=True, label="TTS chars/turn"),
+    _rule("turns_per_session_drift", 1.5, 2.0, "x", LOOP_DRIFT, baseline=True,
+          label="Turns/session drift", stat="turns_per_session"),
+    _rule("tool_call_rate", 1.5, 2.0, "x", LOOP_DRIFT, baseline=True, label="Tool calls/turn"),
 )
+
+#: Threshold keys that compare a stat with its baseline (drift rules).
+DRIFT_KEYS: tuple[str, ...] = tuple(r.key for r in DEFAULT_RULES if r.baseline)
 
 THRESHOLD_KEYS: tuple[str, ...] = tuple(r.key for r in DEFAULT_RULES)
 
@@ -222,10 +240,10 @@ def evaluate(
     """All breaches for one agent (or the fleet) over its stat series."""
     found: list[Breach] = []
     for key, rule in thresholds.for_agent(agent_id).items():
-        series = series_by_key.get(key)
+        series = series_by_key.get(rule.series_key)
         if series is None:
             continue
-        baseline = series_by_key.get(f"{key}_baseline") if rule.baseline else None
+        baseline = series_by_key.get(f"{rule.series_key}_baseline") if rule.baseline else None
         found.extend(evaluate_rule(rule, series, agent_id, baseline))
     return found
 
@@ -236,6 +254,6 @@ def instant_severity(
     """Per-key severity of current values, for colouring table cells."""
     result: dict[str, Severity] = {}
     for key, rule in thresholds.for_agent(agent_id).items():
-        baseline = values.get(f"{key}_baseline") if rule.baseline else None
-        result[key] = rule.severity_of(values.get(key), baseline)
+        baseline = values.get(f"{rule.series_key}_baseline") if rule.baseline else None
+        result[key] = rule.severity_of(values.get(rule.series_key), baseline)
     return result

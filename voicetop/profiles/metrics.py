@@ -15,7 +15,10 @@ file that extends a builtin one::
     baseline_step = "1h"
     success_outcome = "success" # outcome label value of a successful tool call
     max_agents = 500            # topk() limit on per-agent series
+    group_labels = ["model", "provider", "prompt_version", "region"]  # `g` regroups by these
+    marker_labels = ["model", "prompt_version"]   # value changes become change markers
     traces = "livekit"          # span profile for the trace source (default seed)
+    telephony = "livekit-server"  # also read the LiveKit server/SIP metrics (issue #10)
 
     [labels]                    # other label names: outcome, component
     component = "stage"
@@ -79,38 +82,43 @@ SEED_METRICS: Mapping[str, str] = {
 }
 
 #: Scalar stat -> PromQL template.  ``{by}`` is ``by (agent)`` or empty (fleet),
-#: ``{rw}``/``{sw}`` the rate/session windows, other names are metric roles or labels.
+#: ``{rw}``/``{sw}`` the rate/session windows, ``{off}`` an optional `` offset 1d``
+#: (baseline comparison), other names are metric roles or labels.
 SCALAR_TEMPLATES: Mapping[str, str] = {
-    "wer": "avg {by} ({wer})",
-    "mos": "avg {by} ({mos})",
-    "rtf": "avg {by} ({rtf})",
+    "wer": "avg {by} ({wer}{off})",
+    "mos": "avg {by} ({mos}{off})",
+    "rtf": "avg {by} ({rtf}{off})",
     "interruption_rate": (
-        "(sum {by} (rate({interruptions}[{rw}])) or sum {by} (rate({turns}[{rw}])) * 0)"
-        " / sum {by} (rate({turns}[{rw}]))"
+        "(sum {by} (rate({interruptions}[{rw}]{off})) or sum {by} (rate({turns}[{rw}]{off})) * 0)"
+        " / sum {by} (rate({turns}[{rw}]{off}))"
     ),
     "tool_success_rate": (
-        "(sum {by} (rate({tool_calls}{{{outcome}=\"{success}\"}}[{rw}]))"
-        " or sum {by} (rate({tool_calls}[{rw}])) * 0)"
-        " / sum {by} (rate({tool_calls}[{rw}]))"
+        "(sum {by} (rate({tool_calls}{{{outcome}=\"{success}\"}}[{rw}]{off}))"
+        " or sum {by} (rate({tool_calls}[{rw}]{off})) * 0)"
+        " / sum {by} (rate({tool_calls}[{rw}]{off}))"
     ),
     "error_rate": (
-        "(sum {by} (rate({errors}[{rw}])) or sum {by} (rate({requests}[{rw}])) * 0)"
-        " / sum {by} (rate({requests}[{rw}]))"
+        "(sum {by} (rate({errors}[{rw}]{off})) or sum {by} (rate({requests}[{rw}]{off})) * 0)"
+        " / sum {by} (rate({requests}[{rw}]{off}))"
     ),
-    "active_sessions": "sum {by} ({active_sessions})",
-    "max_sessions": "sum {by} ({max_sessions})",
-    "capacity": "sum {by} ({active_sessions}) / sum {by} ({max_sessions})",
+    "active_sessions": "sum {by} ({active_sessions}{off})",
+    "max_sessions": "sum {by} ({max_sessions}{off})",
+    "capacity": "sum {by} ({active_sessions}{off}) / sum {by} ({max_sessions}{off})",
     "turns_per_session": (
-        "sum {by} (rate({session_turns}_sum[{sw}])) / sum {by} (rate({session_turns}_count[{sw}]))"
+        "sum {by} (rate({session_turns}_sum[{sw}]{off})) / sum {by} (rate({session_turns}_count[{sw}]{off}))"
     ),
     "tokens_per_session": (
-        "sum {by} (rate({tokens}[{sw}])) / sum {by} (rate({sessions_completed}[{sw}]))"
+        "sum {by} (rate({tokens}[{sw}]{off})) / sum {by} (rate({sessions_completed}[{sw}]{off}))"
     ),
     "cost_per_session": (
-        "sum {by} (rate({session_cost}[{sw}])) / sum {by} (rate({sessions_completed}[{sw}]))"
+        "sum {by} (rate({session_cost}[{sw}]{off})) / sum {by} (rate({sessions_completed}[{sw}]{off}))"
     ),
-    "tts_chars_per_turn": "sum {by} (rate({tts_characters}[{rw}])) / sum {by} (rate({turns}[{rw}]))",
-    "turn_rate": "sum {by} (rate({turns}[{rw}]))",
+    "tts_chars_per_turn": "sum {by} (rate({tts_characters}[{rw}]{off})) / sum {by} (rate({turns}[{rw}]{off}))",
+    "turn_rate": "sum {by} (rate({turns}[{rw}]{off}))",
+    "tool_call_rate": (
+        "(sum {by} (rate({tool_calls}[{rw}]{off})) or sum {by} (rate({turns}[{rw}]{off})) * 0)"
+        " / sum {by} (rate({turns}[{rw}]{off}))"
+    ),
 }
 
 #: Per-component error rate: published as ``error_rate_<component>`` stats.
@@ -132,9 +140,17 @@ SCALED_BY: Mapping[str, str] = {
     "tts_chars_per_turn": "tts_characters",
 }
 
+#: Labels the agent table can be regrouped by (``g``), unless a profile names others.
+GROUP_LABELS: tuple[str, ...] = ("model", "provider", "prompt_version", "region")
+#: Labels whose value changes inside the window become change markers.
+MARKER_LABELS: tuple[str, ...] = ("model", "prompt_version")
+#: The counter whose per-label traffic tells which label values are live.
+MARKER_ROLE = "tokens"
+
 _PROFILE_KEYS = {
+    "telephony",
     "name", "extends", "agent_label", "rate_window", "session_window", "baseline_range",
-    "baseline_step", "success_outcome", "max_agents", "traces",
+    "baseline_step", "success_outcome", "max_agents", "traces", "group_labels", "marker_labels",
 }
 _LABEL_KEYS = {"outcome", "component"}
 _TOP_KEYS = {"profile", "labels", "metrics", "promql"}
@@ -191,7 +207,10 @@ class MetricProfile:
     success_outcome: str = "success"
     max_agents: int = 500
     traces: str = "seed"
+    telephony: str = ""  # telephony profile read next to the agents ("livekit-server")
     source: str = "builtin"
+    group_labels: tuple[str, ...] = GROUP_LABELS
+    marker_labels: tuple[str, ...] = MARKER_LABELS
 
     # -- PromQL -----------------------------------------------------------
     def _by(self, *extra: str) -> tuple[str, str]:
@@ -199,10 +218,11 @@ class MetricProfile:
         fleet = f"by ({', '.join(extra)})" if extra else ""
         return f"by ({agent})", fleet
 
-    def _fill(self, template: str, by: str) -> str:
+    def _fill(self, template: str, by: str, offset: float = 0.0) -> str:
         names = {role: ref.name for role, ref in self.metrics.items()}
         return template.format(
             by=by,
+            off=_offset(offset),
             rw=_promql_duration(self.rate_window),
             sw=_promql_duration(self.session_window),
             outcome=self.labels["outcome"],
@@ -210,47 +230,75 @@ class MetricProfile:
             **names,
         )
 
-    def quantile_expr(self, stage: str, q: float, fleet: bool) -> str | None:
-        """``histogram_quantile(q, sum by (le, agent) (rate(X_bucket[5m])))`` (scaled)."""
+    def quantile_expr(
+        self, stage: str, q: float, fleet: bool, group: str | None = None, offset: float = 0.0
+    ) -> str | None:
+        """``histogram_quantile(q, sum by (le, agent) (rate(X_bucket[5m])))`` (scaled).
+
+        ``group`` adds a label to the ``by``; ``offset`` shifts the data back
+        (both unavailable for raw PromQL).
+        """
         raw = self.promql.get(stage)
         if raw is not None:
+            if group or offset:
+                return None
             text = raw.fleet if fleet else raw.agent
             return None if not text else _scaled(text.replace("$q", repr(q)), raw.scale)
         ref = self.metrics[stage]
-        group = "le" if fleet else f"le, {self.agent_label}"
+        labels = ["le"] + ([] if fleet else [self.agent_label]) + ([group] if group else [])
         expr = (
-            f"histogram_quantile({q!r}, sum by ({group}) "
-            f"(rate({ref.name}_bucket[{_promql_duration(self.rate_window)}])))"
+            f"histogram_quantile({q!r}, sum by ({', '.join(labels)}) "
+            f"(rate({ref.name}_bucket[{_promql_duration(self.rate_window)}]{_offset(offset)})))"
         )
         return _scaled(expr, ref.scale)
 
-    def stat_expr(self, key: str) -> StatExpr | None:
-        """PromQL of one stat key (stage quantile, scalar or baseline); None when disabled."""
-        expr = self._stat_expr(key)
+    def stat_expr(self, key: str, group: str | None = None, offset: float = 0.0) -> StatExpr | None:
+        """PromQL of one stat key (stage quantile, scalar or baseline); None when disabled.
+
+        ``group`` keeps that label too (group-by rows); ``offset`` (seconds)
+        reads the data that much earlier.  Raw PromQL and baselines have no
+        grouped or offset form (None).
+        """
+        expr = self._stat_expr(key, group, offset)
         if expr is None or (expr.agent is None and expr.fleet is None):
             return None
         return expr
 
-    def _stat_expr(self, key: str) -> StatExpr | None:
+    def label_values_expr(self, label: str) -> str:
+        """Per agent and value of ``label``: the traffic of the marker counter (> 0 while live)."""
+        name = self.metrics[MARKER_ROLE].name
+        return (
+            f"sum by ({self.agent_label}, {label}) "
+            f"(rate({name}{{{label}!=\"\"}}[{_promql_duration(self.rate_window)}])) > 0"
+        )
+
+    def _stat_expr(self, key: str, group: str | None = None, offset: float = 0.0) -> StatExpr | None:
+        shifted = bool(group or offset)
         if key in self.promql:
+            if shifted:
+                return None
             raw = self.promql[key]
             return StatExpr(key, _scaled_or_none(raw.agent, raw.scale), _scaled_or_none(raw.fleet, raw.scale))
         stage, _, quantile = key.rpartition("_")
         if stage in STAGES and quantile in dict(QUANTILES):
             q = dict(QUANTILES)[quantile]
-            return StatExpr(key, self.quantile_expr(stage, q, False), self.quantile_expr(stage, q, True))
+            return StatExpr(
+                key, self.quantile_expr(stage, q, False, group, offset),
+                self.quantile_expr(stage, q, True, group, offset),
+            )
         if key.endswith("_baseline") and key[: -len("_baseline")] in BASELINE_STATS:
-            base = self.stat_expr(key[: -len("_baseline")])
+            base = None if shifted else self.stat_expr(key[: -len("_baseline")])
             if base is None:
                 return None
             return StatExpr(key, self._baseline(base.agent), self._baseline(base.fleet))
         template = SCALAR_TEMPLATES.get(key)
         if template is None:
             return None
-        by_agent, by_fleet = self._by()
+        by_agent, by_fleet = self._by(*([group] if group else []))
         scale = self._scale_for(key)
         return StatExpr(
-            key, _scaled(self._fill(template, by_agent), scale), _scaled(self._fill(template, by_fleet), scale)
+            key, _scaled(self._fill(template, by_agent, offset), scale),
+            _scaled(self._fill(template, by_fleet, offset), scale),
         )
 
     def component_error_expr(self) -> StatExpr | None:
@@ -292,6 +340,11 @@ def _promql_duration(seconds: float) -> str:
     return f"{whole}s"
 
 
+def _offset(seconds: float) -> str:
+    """`` offset 1d`` (empty for zero)."""
+    return f" offset {_promql_duration(seconds)}" if seconds else ""
+
+
 def _scaled(expr: str, scale: float) -> str:
     return expr if scale == 1.0 else f"({expr}) * {scale!r}"
 
@@ -308,6 +361,8 @@ BUILTIN_PROFILES: Mapping[str, MetricProfile] = {
     # profiles differ, their metric naming is the seed contract.
     "livekit": replace(SEED, name="livekit", traces="livekit"),
     "pipecat": replace(SEED, name="pipecat", traces="pipecat"),
+    # seed agent metrics plus the LiveKit media server and SIP service (issue #10)
+    "livekit-server": replace(SEED, name="livekit-server", traces="livekit", telephony="livekit-server"),
 }
 
 
@@ -415,11 +470,24 @@ def parse_profile(text: str, where: str = "<text>") -> MetricProfile:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise reader.fail("profile.max_agents", "expected a positive integer")
         changes["max_agents"] = value
+    for key in ("group_labels", "marker_labels"):
+        if key in head:
+            value = head[key]
+            if not isinstance(value, list):
+                raise reader.fail(f"profile.{key}", "expected a list of label names")
+            changes[key] = tuple(
+                reader.name(item, f"profile.{key}", _LABEL_NAME, "label name") for item in value
+            )
     if "traces" in head:
         traces = reader.string(head["traces"], "profile.traces")
         if traces not in TRACE_PROFILE_NAMES:
             raise reader.fail("profile.traces", f"expected one of: {', '.join(TRACE_PROFILE_NAMES)}")
         changes["traces"] = traces
+    if "telephony" in head:
+        telephony = reader.string(head["telephony"], "profile.telephony")
+        if telephony not in ("", "livekit-server"):
+            raise reader.fail("profile.telephony", "expected \"livekit-server\" or \"\" (none)")
+        changes["telephony"] = telephony
     labels = dict(base.labels)
     label_table = reader.table(data.get("labels", {}), "labels")
     reader.keys(label_table, _LABEL_KEYS, "labels")

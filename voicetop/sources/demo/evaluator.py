@@ -10,6 +10,7 @@ numbers.  ``by`` is ``agent_id`` per agent and nothing for the fleet::
     error_rate         sum(rate(livekit_errors_total[5m])) / sum(rate(livekit_requests_total[5m]))
     error_rate_<c>     the same per component label value
     tts_chars_per_turn sum(rate(livekit_tts_characters_total[5m])) / sum(rate(livekit_conversation_turns_total[5m]))
+    tool_call_rate     sum(rate(livekit_tool_calls_total[5m])) / sum(rate(livekit_conversation_turns_total[5m]))
     turn_rate          sum(rate(livekit_conversation_turns_total[5m]))
     turns_per_session  sum(rate(livekit_session_turns_sum[15m])) / sum(rate(livekit_session_turns_count[15m]))
     tokens_per_session sum(rate(livekit_tokens_consumed_total[15m])) / sum(rate(livekit_sessions_completed_total[15m]))
@@ -43,6 +44,7 @@ _RATIOS: dict[str, tuple[Selector, Selector]] = {
     "tool_success_rate": (("livekit_tool_calls_total", {"outcome": "success"}), ("livekit_tool_calls_total", {})),
     "error_rate": (("livekit_errors_total", {}), ("livekit_requests_total", {})),
     "tts_chars_per_turn": (("livekit_tts_characters_total", {}), ("livekit_conversation_turns_total", {})),
+    "tool_call_rate": (("livekit_tool_calls_total", {}), ("livekit_conversation_turns_total", {})),
     **{
         f"error_rate_{c}": (("livekit_errors_total", {"component": c}), ("livekit_requests_total", {"component": c}))
         for c in COMPONENTS
@@ -118,6 +120,7 @@ class StatEvaluator:
 
         self._plans: dict[str | None, _Plan] = {}
         session_columns: set[int] = set()
+        rate_baseline_columns: set[int] = set()
         for agent_id in self.agent_ids + (None,):
             plan = _Plan()
             for stage, metric in STAGE_METRICS.items():
@@ -130,11 +133,16 @@ class StatEvaluator:
             for key, (num, den) in _SESSION_RATIOS.items():
                 plan.session_ratios[key] = (positions(num, agent_id), positions(den, agent_id))
                 session_columns.update(select(num, agent_id) + select(den, agent_id))
+            for key in BASELINE_STATS:
+                if key in _RATIOS:
+                    num, den = _RATIOS[key]
+                    rate_baseline_columns.update(select(num, agent_id) + select(den, agent_id))
             plan.turns = positions(("livekit_conversation_turns_total", {}), agent_id)
             for key, metric in {**_GAUGE_AVERAGES, **_GAUGE_SUMS}.items():
                 plan.gauges[key] = select((metric, {}), agent_id)
             self._plans[agent_id] = plan
         self._session_columns = sorted(session_columns)
+        self._rate_baseline_columns = sorted(rate_baseline_columns)
         self._hourly: dict[float, AgentValues] = {}
 
     # -- per-session ratios and their baselines -----------------------------
@@ -150,10 +158,23 @@ class StatEvaluator:
             for agent_id, plan in self._plans.items()
         }
 
+    def _baseline_values(self, t: float) -> AgentValues:
+        """Every baseline stat's ratio at ``t``: session ratios plus rate-window ones."""
+        values = self._session_values(t)
+        columns = self._rate_baseline_columns
+        found = dict(zip(columns, self.store.rates(t, RATE_RANGE, columns)))
+        rates = [found.get(c, math.nan) for c in self._rate_columns]
+        for agent_id, plan in self._plans.items():
+            for key in BASELINE_STATS:
+                if key in plan.ratios:
+                    num, den = plan.ratios[key]
+                    values[agent_id][key] = _ratio(_total(rates, num), _total(rates, den))
+        return values
+
     def _hour(self, h: float) -> AgentValues:
         found = self._hourly.get(h)
         if found is None:
-            found = self._session_values(h)
+            found = self._baseline_values(h)
             last = self.store.last_time
             if last is not None and h <= last:
                 self._hourly[h] = found

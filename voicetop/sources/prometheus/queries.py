@@ -26,10 +26,13 @@ FLEET = "fleet"
 SCALAR_PANELS: Mapping[str, tuple[str, ...]] = {
     "quality": ("wer", "mos", "rtf"),
     "conversation": ("interruption_rate", "turn_rate", "tts_chars_per_turn", "turns_per_session"),
-    "tools": ("tool_success_rate",),
+    "tools": ("tool_success_rate", "tool_call_rate"),
     "errors": ("error_rate",),
     "capacity": ("active_sessions", "max_sessions", "capacity"),
-    "cost": ("tokens_per_session", "cost_per_session", "tokens_per_session_baseline", "cost_per_session_baseline"),
+    "cost": (
+        "tokens_per_session", "cost_per_session", "tokens_per_session_baseline", "cost_per_session_baseline",
+        "tts_chars_per_turn_baseline", "turns_per_session_baseline", "tool_call_rate_baseline",
+    ),
 }
 
 

@@ -26,6 +26,7 @@ from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth, with
 from voicetop.sources.base import SourceError
 from voicetop.sources.prometheus.http import describe_exception, make_client, one_line
 from voicetop.sources.prometheus.queries import PanelQuery, parse_matrix, plan_queries
+from voicetop.sources.prometheus.telephony import TelephonyQueries
 
 MAX_WORKERS = 8
 
@@ -58,7 +59,8 @@ class PrometheusSource:
         self.display_url = redacted_url(self.url)
         self.warnings = self.auth.warnings
         self.queries: tuple[PanelQuery, ...] = plan_queries(profile)
-        workers = max(1, min(MAX_WORKERS, len(self.queries)))
+        self.telephony = TelephonyQueries(profile, self.auth.scrub, self.auth.timeout)  # issue #10
+        workers = max(1, min(MAX_WORKERS, len(self.queries) + len(self.telephony.queries)))
         self._client = make_client(self.url, self.auth, pool_size=workers)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prom-query")
         self._last_good: dict[str, _Good] = {}
@@ -79,6 +81,7 @@ class PrometheusSource:
         futures: dict[str, Future] = {
             q.name: self._pool.submit(self._run_query, q, window) for q in self.queries
         }
+        telephony_futures = self.telephony.submit(self._pool, self._run_query, window)
         deadline = time.monotonic() + self.auth.timeout + 2.0
         series: dict[str, dict[str | None, Series]] = {}
         failures: dict[str, str] = {}
@@ -99,9 +102,15 @@ class PrometheusSource:
         if failures and len(failures) == len(self.queries):
             raise SourceError(_summary(failures.values()))
         errors = self._fill_stale(series, failures)
-        return MetricsResult(window=window, series=series, errors=errors, queries=len(self.queries))
+        telephony, telephony_errors = self.telephony.collect(telephony_futures, deadline)
+        return MetricsResult(
+            window=window, series=series, errors={**errors, **telephony_errors},
+            queries=len(self.queries) + len(self.telephony.queries), telephony=telephony,
+        )
 
-    def _run_query(self, query: PanelQuery, window: Window) -> dict[str, dict[str | None, Series]]:
+    def _run_query(
+        self, query: PanelQuery, window: Window, key_label: str | None = None
+    ) -> dict[str, dict[str | None, Series]]:
         start = datetime.fromtimestamp(window.start, tz=timezone.utc)
         end = datetime.fromtimestamp(window.end, tz=timezone.utc)
         try:
@@ -119,7 +128,7 @@ class PrometheusSource:
         if not isinstance(rows, list):
             raise SourceError("not a Prometheus API response (unexpected JSON)")
         try:
-            return parse_matrix(rows, query, window, self.profile.agent_label)
+            return parse_matrix(rows, query, window, key_label or self.profile.agent_label)
         except Exception:  # a shape parse_matrix did not foresee: still a bad answer
             raise SourceError("not a Prometheus API response (unexpected JSON)") from None
 
@@ -144,6 +153,28 @@ class PrometheusSource:
             for stat in query.stats:
                 errors[stat] = reason
         return errors
+
+    # -- compare and drift (issue #9): see .compare ------------------------
+    def fetch_grouped(self, window: Window, label: str) -> MetricsResult:
+        """Stats per agent and value of ``label`` (keys ``agent\x1fvalue``)."""
+        from voicetop.sources.prometheus.compare import fetch_grouped
+
+        return fetch_grouped(self, window, label)
+
+    def fetch_offset(self, window: Window, offset: float) -> MetricsResult:
+        """Stats of the same window ``offset`` seconds earlier (PromQL ``offset``)."""
+        from voicetop.sources.prometheus.compare import fetch_offset
+
+        return fetch_offset(self, window, offset)
+
+    def fetch_label_values(self, window: Window) -> dict[str, dict[str, Series]]:
+        """Live values of the profile's marker labels per agent, step by step."""
+        from voicetop.sources.prometheus.compare import fetch_label_values
+
+        return fetch_label_values(self, window)
+
+    def group_labels(self) -> tuple[str, ...]:
+        return self.profile.group_labels
 
     def alerts(self) -> list[Alert]:
         """Firing and pending alerts from ``/api/v1/alerts`` (best effort)."""
