@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from voicetop.compare_view import CompareView, enrich
 from voicetop.domain.frame_builder import build_frame
 from voicetop.domain.model import (
     QUANTILES,
@@ -99,6 +100,7 @@ class Poller:
         self._last_result: MetricsResult | None = None
         self._last_ok: float | None = None
         self._trace_cache: tuple[Window, object, SourceHealth | None] | None = None
+        self.compare = CompareView()
         self.failures = 0
         self.polls = 0
 
@@ -132,6 +134,12 @@ class Poller:
     def refresh_now(self) -> None:
         self._wake.set()
 
+    def set_compare(self, compare: CompareView) -> None:
+        """Change group-by / baseline comparison (issue #9) and poll again at once."""
+        with self._lock:
+            self.compare = compare
+        self._wake.set()
+
     # -- polling -------------------------------------------------------
     def poll_once(self) -> Frame:
         """One synchronous poll; never raises for source failures."""
@@ -153,7 +161,10 @@ class Poller:
         message = "; ".join(f"{k}: {v}" for k, v in sorted(result.errors.items()))
         health = SourceHealth(self.source.name, state, message, now, now)
         derived, trace_health = self._trace_derived(result, now)
-        return self._frame(result, health, now, view, derived, trace_health)
+        frame = self._frame(result, health, now, view, derived, trace_health)
+        with self._lock:
+            compare = self.compare
+        return enrich(frame, self.source, result, self.thresholds, compare)
 
     def _trace_derived(self, result: MetricsResult, now: float):
         """Stage percentiles from recent turns for stages the metrics lack."""
