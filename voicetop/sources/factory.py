@@ -34,7 +34,7 @@ def trace_profile_name(config: Config) -> str:
     """The span profile for trace sources (a TOML metric profile may name one)."""
     name = config.context.profile
     if name in BUILTIN_PROFILES:
-        return name
+        return BUILTIN_PROFILES[name].traces
     return metrics_profile(config).traces
 
 
