@@ -20,7 +20,6 @@ from voicetop.domain.thresholds import ThresholdSet
 from voicetop.domain.turns import sessions_from_turns, turns_from_traces
 from voicetop.domain.waterfall import STAGE_WORDS, dominant_text
 from voicetop.sources.base import SourceError
-from voicetop.ui import widgets
 from voicetop.ui.app import VoicetopApp
 from voicetop.ui.format import Palette
 from voicetop.ui.screens.agent import AgentScreen
@@ -41,7 +40,6 @@ demo = pytest.importorskip("voicetop.sources.demo")
 
 FROZEN_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 MS = 1_000_000
-_ = widgets
 
 
 # --- hand-built traces and an in-memory TraceSource ------------------------------
@@ -306,7 +304,7 @@ def marked_traces(agent: str = "billing-en") -> list[Trace]:
     ]
 
 
-async def test_turns_table_marks_breaching_values(tmp_path):
+async def test_turns_table_marks_breaching_values():
     app, source, _ = memory_app(marked_traces())
     async with app.run_test(size=(120, 30)) as pilot:
         sessions = await open_agent_sessions(pilot, "billing-en")
@@ -438,7 +436,7 @@ async def test_no_trace_backend_says_so():
         assert isinstance(app.screen, AgentScreen)
 
 
-async def test_waterfall_keys_move_fold_and_detail(tmp_path):
+async def test_waterfall_keys_move_fold_and_detail():
     app, _, _ = memory_app(marked_traces())
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: app.frame is not None, timeout=10)
