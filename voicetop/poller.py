@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from voicetop.compare_view import CompareView, enrich
 from voicetop.domain.frame_builder import build_frame
@@ -30,6 +30,9 @@ from voicetop.domain.model import (
 )
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.sources.base import MetricsSource, SourceError, TraceSource
+
+if TYPE_CHECKING:
+    from voicetop.alerting.feed import AlertLister
 
 #: How many recent turns feed trace-derived stage percentiles.
 TRACE_TURN_LIMIT = 2000
@@ -82,9 +85,11 @@ class Poller:
         mode: str | None = None,
         seed: int | None = None,
         traces: TraceSource | None = None,
+        alertmanager: AlertLister | None = None,
     ) -> None:
         self.source = source
         self.traces = traces
+        self.alertmanager = alertmanager
         self.thresholds = thresholds
         self.on_frame = on_frame
         self.refresh = refresh
@@ -100,6 +105,7 @@ class Poller:
         self._last_result: MetricsResult | None = None
         self._last_ok: float | None = None
         self._trace_cache: tuple[Window, object, SourceHealth | None] | None = None
+        self._alertmanager_last: tuple[float, tuple] | None = None
         self.compare = CompareView()
         self.failures = 0
         self.polls = 0
@@ -219,10 +225,32 @@ class Poller:
                 alerts = ()
         mode = self._mode or ("live" if view.live else "at")
         healths = (health,) if trace_health is None else (health, trace_health)
+        if self.alertmanager is not None:
+            alerts, am_health = self._alertmanager_alerts(alerts, now)
+            healths += (am_health,)
         return build_frame(
             result, self.thresholds, healths, created_at=now, mode=mode, alerts=alerts,
             context=self.context, derived_stages=derived,
         )
+
+    def _alertmanager_alerts(self, prometheus_alerts: tuple, now: float):
+        """Prometheus' alerts merged with Alertmanager's (one per name and agent),
+        and Alertmanager's health; its failure never hides Prometheus' alerts."""
+        from voicetop.alerting.feed import gather_alerts
+        from voicetop.alerting.merge import merge_alerts
+
+        feed = gather_alerts(None, self.alertmanager)
+        name = getattr(self.alertmanager, "name", "alertmanager")
+        if feed.errors:  # keep the last good answer, marked stale
+            reason = feed.errors[0].splitlines()[0][:300]
+            state = HealthState.STALE if self._alertmanager_last is not None else HealthState.ERROR
+            last_ok, kept = self._alertmanager_last or (None, ())
+            health = SourceHealth(name, state, reason, last_ok, now)
+        else:
+            kept = feed.alerts
+            self._alertmanager_last = (now, kept)
+            health = SourceHealth(name, HealthState.OK, "", now, now)
+        return merge_alerts(prometheus_alerts, kept), health
 
     def _run(self) -> None:
         while not self._stop.is_set():
