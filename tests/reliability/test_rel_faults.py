@@ -23,7 +23,7 @@ from rel_figures import add, note
 from tests.support.fault_proxy import FaultProxy
 from tests.support.servers import PrometheusServer, free_port, require_binary
 from voicetop.config import Connection
-from voicetop.domain.model import HealthState
+from voicetop.domain.model import SCALAR_STATS, STAGES, HealthState
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.poller import Poller, ViewWindow
 from voicetop.profiles.metrics import parse_profile
@@ -35,9 +35,8 @@ pytestmark = pytest.mark.integration
 
 #: A lean profile for the soak: TTFT and E2E percentiles and capacity (3 queries a cycle),
 #: the same code path as the full seed profile at a quarter of the cost.
-_OFF = ("stt", "eou", "llm", "tts", "wer", "mos", "rtf", "interruption_rate", "turn_rate",
-        "tts_chars_per_turn", "turns_per_session", "tool_success_rate", "error_rate",
-        "tokens_per_session", "cost_per_session")
+_KEEP = ("ttft", "e2e", "capacity", "active_sessions", "max_sessions")
+_OFF = [key for key in (*STAGES, *SCALAR_STATS) if key not in _KEEP]
 SOAK_PROFILE = parse_profile("[profile]\nname = 'soak'\n[promql]\n" + "\n".join(f"{k} = ''" for k in _OFF))
 AGENTS = ["billing", "sales", "support"]
 
@@ -68,6 +67,7 @@ def test_soak_through_fault_proxy(rel_prometheus, rel_scenario):
     at = rel_scenario.incident.start + 600
     with FaultProxy(rel_prometheus.port, delay=0.05, stall=1.0) as proxy:
         source = PrometheusSource(Connection(url=proxy.url, timeout=0.4), SOAK_PROFILE)
+        assert [q.name for q in source.queries] == ["stage:ttft", "stage:e2e", "capacity"]
         poller = Poller(source, ThresholdSet(), lambda f: None, view=ViewWindow(300, 15, at=at))
         cycles = 0
         recoveries = []
