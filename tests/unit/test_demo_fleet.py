@@ -14,6 +14,7 @@ from voicetop.domain.thresholds import ThresholdSet
 from voicetop.sources.base import MetricsSource, TraceSource
 from voicetop.sources.demo import DemoFleet
 from voicetop.sources.demo.incidents import INCIDENTS, LOOP_SECONDS
+from voicetop.sources.demo.rollout import PROMPT_ROLLOUT
 
 START = 1_767_225_600.0  # 2026-01-01T00:00Z
 
@@ -107,7 +108,7 @@ def test_percentiles_are_histogram_quantile_of_the_raw_bucket_increases(launched
     store = launched.store
     lo, hi = store.range_rows(t, 300.0)
     for stage, metric, agent, labels in (
-        ("ttft", "livekit_llm_ttft_ms", "billing-agent", {"model": "gpt-4o-mini"}),
+        ("ttft", "livekit_llm_ttft_ms", "billing-agent", {"model": "gpt-4o-mini", "prompt_version": "v1.8.0"}),
         ("stt", "livekit_stt_duration_ms", "support-es", {"provider": "deepgram"}),
         ("e2e", "livekit_e2e_latency_ms", "triage", {}),
     ):
@@ -158,7 +159,7 @@ def test_launch_breaches_stay_active_for_another_minute():
 
 
 def test_healthy_agents_never_breach(launched):
-    incident_agents = {i.agent_id for i in INCIDENTS}
+    incident_agents = {i.agent_id for i in INCIDENTS} | {PROMPT_ROLLOUT.agent_id}  # the rollout drifts
     fleet = DemoFleet(seed=9, speed=0, start=START)
     for f in (launched, fleet):
         for length in (1800.0,):

@@ -14,16 +14,16 @@ from voicetop.sources.demo.instruments import (
 )
 
 CONTRACT = {
-    # family (as exposed) -> (type, labels besides agent_id)
-    "livekit_llm_ttft_ms": ("histogram", {"model"}),
-    "livekit_llm_duration_ms": ("histogram", {"model"}),
+    # family (as exposed) -> (type, labels besides agent_id); prompt_version: issue #9
+    "livekit_llm_ttft_ms": ("histogram", {"model", "prompt_version"}),
+    "livekit_llm_duration_ms": ("histogram", {"model", "prompt_version"}),
     "livekit_stt_duration_ms": ("histogram", {"provider"}),
     "livekit_tts_ttfb_ms": ("histogram", {"provider"}),
     "livekit_eou_delay_ms": ("histogram", set()),
     "livekit_e2e_latency_ms": ("histogram", set()),
-    "livekit_conversation_turns_total": ("counter", {"outcome"}),
+    "livekit_conversation_turns_total": ("counter", {"outcome", "prompt_version"}),
     "livekit_interruptions_total": ("counter", set()),
-    "livekit_tool_calls_total": ("counter", {"tool", "outcome"}),
+    "livekit_tool_calls_total": ("counter", {"tool", "outcome", "prompt_version"}),
     "livekit_requests_total": ("counter", {"component"}),
     "livekit_errors_total": ("counter", {"component"}),
     "livekit_asr_wer": ("gauge", set()),
@@ -31,11 +31,11 @@ CONTRACT = {
     "livekit_stt_rtf": ("gauge", set()),
     "livekit_active_sessions": ("gauge", set()),
     "livekit_max_sessions": ("gauge", set()),
-    "livekit_sessions_completed_total": ("counter", {"outcome"}),
+    "livekit_sessions_completed_total": ("counter", {"outcome", "prompt_version"}),
     "livekit_session_turns": ("histogram", set()),
-    "livekit_tokens_consumed_total": ("counter", {"model", "kind"}),
-    "livekit_tts_characters_total": ("counter", {"provider"}),
-    "livekit_session_cost_usd_total": ("counter", {"component"}),
+    "livekit_tokens_consumed_total": ("counter", {"model", "kind", "prompt_version"}),
+    "livekit_tts_characters_total": ("counter", {"provider", "prompt_version"}),
+    "livekit_session_cost_usd_total": ("counter", {"component", "prompt_version"}),
 }
 BUCKETS = {
     "livekit_llm_ttft_ms": LLM_BUCKETS,
@@ -103,7 +103,7 @@ def test_fast_reader_matches_the_public_collect_path(instruments):
     reference = instruments.read_via_collect()
     assert len(row) == len(instruments.columns) == len(reference)
     assert dict(zip(instruments.columns, row)) == reference
-    billing = (("agent_id", "billing-agent"), ("model", "gpt-4o-mini"))
+    billing = (("agent_id", "billing-agent"), ("model", "gpt-4o-mini"), ("prompt_version", "v1.8.0"))
     found = dict(zip(instruments.columns, row))
     assert found[("livekit_llm_ttft_ms_bucket", tuple(sorted(billing + (("le", "100.0"),))))] == 1
     assert found[("livekit_llm_ttft_ms_bucket", tuple(sorted(billing + (("le", "5000.0"),))))] == 4

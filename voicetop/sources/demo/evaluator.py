@@ -15,7 +15,8 @@ numbers.  ``by`` is ``agent_id`` per agent and nothing for the fleet::
     turns_per_session  sum(rate(livekit_session_turns_sum[15m])) / sum(rate(livekit_session_turns_count[15m]))
     tokens_per_session sum(rate(livekit_tokens_consumed_total[15m])) / sum(rate(livekit_sessions_completed_total[15m]))
     cost_per_session   sum(rate(livekit_session_cost_usd_total[15m])) / sum(rate(livekit_sessions_completed_total[15m]))
-    *_baseline         avg_over_time((<the ratio>)[7d:1h])  (hour-aligned steps with data)
+    *_baseline         avg_over_time((<the ratio>)[7d:1h])  (hour steps before the first complete
+                       reading count with its values: the demo "ran for a week" before)
     wer, mos, rtf      avg(livekit_asr_wer) ...
     active_sessions    sum(livekit_active_sessions); max_sessions likewise
     capacity           sum(livekit_active_sessions) / sum(livekit_max_sessions)
@@ -96,17 +97,21 @@ class _Plan:
 class StatEvaluator:
     """Precomputed column groups per agent; evaluates one step in one pass."""
 
-    def __init__(self, store: ScrapeStore, agent_ids: Sequence[str]) -> None:
+    def __init__(self, store: ScrapeStore, agent_ids: Sequence[str], group_label: str | None = None) -> None:
         self.store = store
-        self.agent_ids = tuple(agent_ids)
+        self.group_label = group_label
         parsed = [(name, dict(labels)) for name, labels in store.columns]
+        if group_label is None:
+            self.agent_ids = tuple(agent_ids)
+        else:  # group-by rows (issue #9): "agent\x1fvalue" and fleet-wide "\x1fvalue"
+            self.agent_ids = tuple(sorted({k for _, labels in parsed for k in self._keys_of(labels)} - {None}))
         gauge_names = set(_GAUGE_AVERAGES.values()) | set(_GAUGE_SUMS.values())
         self._rate_columns = [i for i, (name, _) in enumerate(parsed) if name not in gauge_names]
         position = {column: p for p, column in enumerate(self._rate_columns)}
         by_name: dict[tuple[str, str | None], list[int]] = {}
         for i, (name, labels) in enumerate(parsed):
-            by_name.setdefault((name, labels.get("agent_id")), []).append(i)
-            by_name.setdefault((name, None), []).append(i)
+            for key in self._keys_of(labels):
+                by_name.setdefault((name, key), []).append(i)
 
         def select(selector: Selector, agent_id: str | None) -> list[int]:
             name, labels = selector
@@ -121,7 +126,8 @@ class StatEvaluator:
         self._plans: dict[str | None, _Plan] = {}
         session_columns: set[int] = set()
         rate_baseline_columns: set[int] = set()
-        for agent_id in self.agent_ids + (None,):
+        plan_keys = self.agent_ids + (None,) if group_label is None else self.agent_ids
+        for agent_id in plan_keys:
             plan = _Plan()
             for stage, metric in STAGE_METRICS.items():
                 by_le: dict[float, list[int]] = {}
@@ -144,6 +150,16 @@ class StatEvaluator:
         self._session_columns = sorted(session_columns)
         self._rate_baseline_columns = sorted(rate_baseline_columns)
         self._hourly: dict[float, AgentValues] = {}
+        self._first_reading: tuple[float, AgentValues] | None = None
+
+    def _keys_of(self, labels: Mapping[str, str]) -> tuple[str | None, ...]:
+        """The rows a series feeds: its agent and the fleet, or its group rows."""
+        if self.group_label is None:
+            return (labels.get("agent_id"), None)
+        value = labels.get(self.group_label)
+        if not value:
+            return ()
+        return (f"{labels.get('agent_id', '')}\x1f{value}", f"\x1f{value}")
 
     # -- per-session ratios and their baselines -----------------------------
     def _session_values(self, t: float) -> AgentValues:
@@ -181,15 +197,29 @@ class StatEvaluator:
         return found
 
     def _baselines(self, t: float) -> AgentValues:
-        """``avg_over_time(ratio[7d:1h])``: the ratio at hour-aligned steps, averaged."""
+        """``avg_over_time(ratio[7d:1h])``: the ratio at hour-aligned steps, averaged.
+
+        The demo has been "running for a week" at its first complete reading:
+        hour steps before that reading count with its values (so a rollout in
+        the short synthesised history drifts against the earlier norm).
+        """
         if not self.store.times:
             return {}
-        lowest = max(t - BASELINE_RANGE, self.store.times[0])
+        if self._first_reading is None:
+            first = self.store.times[0] + SESSION_RANGE
+            if t >= first:
+                self._first_reading = (first, self._baseline_values(first))
         hours = []
+        assumed = 0
         h = math.floor(t / BASELINE_STEP) * BASELINE_STEP
-        while h >= lowest - 1e-9:
-            hours.append(self._hour(h))
+        while h >= t - BASELINE_RANGE - 1e-9:
+            if self._first_reading is not None and h < self._first_reading[0]:
+                assumed += 1
+            elif h >= self.store.times[0]:
+                hours.append(self._hour(h))
             h -= BASELINE_STEP
+        if assumed:
+            hours.extend([self._first_reading[1]] * assumed)
         out: AgentValues = {}
         for agent_id in self._plans:
             out[agent_id] = {}
@@ -204,7 +234,7 @@ class StatEvaluator:
         store = self.store
         rates = store.rates(t, RATE_RANGE, self._rate_columns)
         sessions = self._session_values(t)
-        baselines = self._baselines(t)
+        baselines = self._baselines(t) if self.group_label is None else {}
         row_index = store.instant_row(t)
         row = store.row(row_index) if row_index is not None else None
         out: AgentValues = {}

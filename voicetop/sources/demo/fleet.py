@@ -13,8 +13,10 @@ from voicetop.sources.demo.catalog import AGENTS, AgentSpec
 from voicetop.sources.demo.incidents import LOOP_SECONDS, Timeline
 from voicetop.sources.demo.instruments import Instruments
 from voicetop.sources.demo.metrics import DemoMetricsSource
+from voicetop.sources.demo.rollout import PromptVersions
 from voicetop.sources.demo.simulator import Simulator
 from voicetop.sources.demo.spans import SpanStore, TurnTracer
+from voicetop.sources.demo.telephony import DemoTelephony
 from voicetop.sources.demo.traces import DemoTraceSource
 from voicetop.sources.demo.tsdb import ScrapeStore
 
@@ -79,6 +81,8 @@ class DemoFleet:
         self.span_store = SpanStore(SPAN_RETENTION_SECONDS, MAX_TRACES)
         self.tracer = TurnTracer(self.agent_ids, seed, [self.span_store, *span_processors])
         self.timeline = Timeline(self.start)
+        self.telephony = DemoTelephony(self.specs, self.registry, self.timeline, seed)
+        self.versions = PromptVersions(self.start)
         self._sim = Simulator(
             self.specs, self.instruments, self.timeline, seed,
             begin=self.start - self.history,
@@ -86,6 +90,7 @@ class DemoFleet:
             on_turn=self.tracer.emit,
             spans_from=self.start - SPAN_HISTORY_SECONDS,
             sampled_from=self.start - TAIL_SAMPLED_SECONDS,
+            versions=self.versions,
         )
         self._sim.run_until(self.start)
         self.metrics = DemoMetricsSource(self)
@@ -93,6 +98,7 @@ class DemoFleet:
 
     def _scrape(self, t: float) -> None:
         self.store.append(t, self.instruments.read())
+        self.telephony.scrape(t, self.store)
 
     def _clock(self) -> float:
         return self.start + self._offset + (time.monotonic() - self._wall0) * self.speed

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.utils import floatToGoString
 
 from voicetop.sources.demo.catalog import AgentSpec
+from voicetop.sources.demo.rollout import PROMPT_ROLLOUT
 
 LLM_BUCKETS = (100, 200, 400, 600, 800, 1000, 1200, 1500, 2000, 3000, 5000)
 SPEECH_BUCKETS = (50, 100, 150, 200, 300, 400, 600, 1000, 2000)
@@ -49,13 +50,25 @@ class AgentInstruments:
         a = spec.agent_id
         self.stt = m.stt.labels(a, spec.stt_provider)
         self.eou = m.eou.labels(a)
-        self.ttft = m.ttft.labels(a, spec.model)
-        self.llm = m.llm.labels(a, spec.model)
         self.tts = m.tts.labels(a, spec.tts_provider)
         self.e2e = m.e2e.labels(a)
-        self.turns = {o: m.turns.labels(a, o) for o in TURN_OUTCOMES}
         self.interruptions = m.interruptions.labels(a)
-        self.tool_calls = {(t, o): m.tool_calls.labels(a, t, o) for t in spec.tools for o in TOOL_OUTCOMES}
+        # children labelled with the prompt version, one set per version (issue #9)
+        self._versions = {
+            v: {
+                "ttft": m.ttft.labels(a, spec.model, v),
+                "llm": m.llm.labels(a, spec.model, v),
+                "turns": {o: m.turns.labels(a, o, v) for o in TURN_OUTCOMES},
+                "tool_calls": {(t, o): m.tool_calls.labels(a, t, o, v) for t in spec.tools for o in TOOL_OUTCOMES},
+                "sessions_completed": {o: m.sessions_completed.labels(a, o, v) for o in SESSION_OUTCOMES},
+                "tokens": {k: m.tokens.labels(a, spec.model, k, v) for k in TOKEN_KINDS},
+                "tts_chars": m.tts_chars.labels(a, spec.tts_provider, v),
+                "cost": {c: m.cost.labels(a, c, v) for c in COST_COMPONENTS},
+            }
+            for v in PROMPT_ROLLOUT.versions(a)
+        }
+        self.version = ""
+        self.use_version(PROMPT_ROLLOUT.versions(a)[0])
         self.requests = {c: m.requests.labels(a, c) for c in COMPONENTS}
         self.errors = {c: m.errors.labels(a, c) for c in COMPONENTS}
         self.wer = m.wer.labels(a)
@@ -63,12 +76,16 @@ class AgentInstruments:
         self.rtf = m.rtf.labels(a)
         self.active_sessions = m.active_sessions.labels(a)
         self.max_sessions = m.max_sessions.labels(a)
-        self.sessions_completed = {o: m.sessions_completed.labels(a, o) for o in SESSION_OUTCOMES}
         self.session_turns = m.session_turns.labels(a)
-        self.tokens = {k: m.tokens.labels(a, spec.model, k) for k in TOKEN_KINDS}
-        self.tts_chars = m.tts_chars.labels(a, spec.tts_provider)
-        self.cost = {c: m.cost.labels(a, c) for c in COST_COMPONENTS}
         self.max_sessions.set(spec.max_sessions)
+
+    def use_version(self, version: str) -> None:
+        """Record into the children of prompt ``version`` from now on."""
+        if version == self.version:
+            return
+        self.version = version
+        for name, children in self._versions[version].items():
+            setattr(self, name, children)
 
 
 class Instruments:
@@ -77,15 +94,15 @@ class Instruments:
     def __init__(self, agents: Iterable[AgentSpec], registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        self.ttft = Histogram("livekit_llm_ttft_ms", "LLM time to first token (ms)", ["agent_id", "model"], buckets=LLM_BUCKETS, registry=r)
-        self.llm = Histogram("livekit_llm_duration_ms", "LLM total response time (ms)", ["agent_id", "model"], buckets=LLM_BUCKETS, registry=r)
+        self.ttft = Histogram("livekit_llm_ttft_ms", "LLM time to first token (ms)", ["agent_id", "model", "prompt_version"], buckets=LLM_BUCKETS, registry=r)
+        self.llm = Histogram("livekit_llm_duration_ms", "LLM total response time (ms)", ["agent_id", "model", "prompt_version"], buckets=LLM_BUCKETS, registry=r)
         self.stt = Histogram("livekit_stt_duration_ms", "Speech-to-text latency (ms)", ["agent_id", "provider"], buckets=SPEECH_BUCKETS, registry=r)
         self.tts = Histogram("livekit_tts_ttfb_ms", "TTS time to first byte (ms)", ["agent_id", "provider"], buckets=SPEECH_BUCKETS, registry=r)
         self.eou = Histogram("livekit_eou_delay_ms", "End-of-utterance to response delay (ms)", ["agent_id"], buckets=EOU_BUCKETS, registry=r)
         self.e2e = Histogram("livekit_e2e_latency_ms", "User stops speaking to agent audio starts (ms)", ["agent_id"], buckets=E2E_BUCKETS, registry=r)
-        self.turns = Counter("livekit_conversation_turns", "Turns processed", ["agent_id", "outcome"], registry=r)
+        self.turns = Counter("livekit_conversation_turns", "Turns processed", ["agent_id", "outcome", "prompt_version"], registry=r)
         self.interruptions = Counter("livekit_interruptions", "Turns the user interrupted", ["agent_id"], registry=r)
-        self.tool_calls = Counter("livekit_tool_calls", "Tool calls", ["agent_id", "tool", "outcome"], registry=r)
+        self.tool_calls = Counter("livekit_tool_calls", "Tool calls", ["agent_id", "tool", "outcome", "prompt_version"], registry=r)
         self.requests = Counter("livekit_requests", "Requests per component", ["agent_id", "component"], registry=r)
         self.errors = Counter("livekit_errors", "Errors per component", ["agent_id", "component"], registry=r)
         self.wer = Gauge("livekit_asr_wer", "Word error rate (ratio)", ["agent_id"], registry=r)
@@ -93,11 +110,11 @@ class Instruments:
         self.rtf = Gauge("livekit_stt_rtf", "STT real-time factor", ["agent_id"], registry=r)
         self.active_sessions = Gauge("livekit_active_sessions", "Live sessions", ["agent_id"], registry=r)
         self.max_sessions = Gauge("livekit_max_sessions", "Session capacity", ["agent_id"], registry=r)
-        self.sessions_completed = Counter("livekit_sessions_completed", "Finished sessions", ["agent_id", "outcome"], registry=r)
+        self.sessions_completed = Counter("livekit_sessions_completed", "Finished sessions", ["agent_id", "outcome", "prompt_version"], registry=r)
         self.session_turns = Histogram("livekit_session_turns", "Turns per finished session", ["agent_id"], buckets=SESSION_TURN_BUCKETS, registry=r)
-        self.tokens = Counter("livekit_tokens_consumed", "LLM tokens", ["agent_id", "model", "kind"], registry=r)
-        self.tts_chars = Counter("livekit_tts_characters", "TTS characters", ["agent_id", "provider"], registry=r)
-        self.cost = Counter("livekit_session_cost_usd", "Spend (USD)", ["agent_id", "component"], registry=r)
+        self.tokens = Counter("livekit_tokens_consumed", "LLM tokens", ["agent_id", "model", "kind", "prompt_version"], registry=r)
+        self.tts_chars = Counter("livekit_tts_characters", "TTS characters", ["agent_id", "provider", "prompt_version"], registry=r)
+        self.cost = Counter("livekit_session_cost_usd", "Spend (USD)", ["agent_id", "component", "prompt_version"], registry=r)
         self.agents = {spec.agent_id: AgentInstruments(spec, self) for spec in agents}
         try:
             self.columns, self._readers = self._layout()

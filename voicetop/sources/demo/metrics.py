@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from voicetop.domain.model import Alert, MetricsResult, Series, Window, all_stat_keys
 from voicetop.sources.demo.evaluator import AgentValues, StatEvaluator
+from voicetop.sources.demo.telephony_eval import TelephonyEvaluator
 
 if TYPE_CHECKING:
     from voicetop.sources.demo.fleet import DemoFleet
@@ -24,6 +25,8 @@ class DemoMetricsSource:
         self._fleet = fleet
         self._evaluator = StatEvaluator(fleet.store, fleet.agent_ids)
         self._cache: dict[float, AgentValues] = {}
+        self._telephony = TelephonyEvaluator(fleet.telephony)  # LiveKit server/SIP nodes (issue #10)
+        self._group_evaluators: dict[str, StatEvaluator] = {}
         self.evaluations = 0
 
     def now(self) -> float:
@@ -35,6 +38,7 @@ class DemoMetricsSource:
             self._fleet.now()  # simulate up to the current time first
             steps = [self._step(t) for t in stamps]
             self._trim()
+            telephony = self._telephony.series(window)
         agents = self._fleet.agent_ids + (None,)
         keys = all_stat_keys()
         keys += tuple(k for k in (steps[0][None] if steps else {}) if k not in keys)
@@ -42,7 +46,7 @@ class DemoMetricsSource:
             key: {agent: Series(stamps, tuple(step[agent][key] for step in steps)) for agent in agents}
             for key in keys
         }
-        return MetricsResult(window=window, series=series, queries=len(keys))
+        return MetricsResult(window=window, series=series, queries=len(keys), telephony=telephony)
 
     def _step(self, t: float) -> AgentValues:
         key = round(t, 3)
@@ -62,6 +66,27 @@ class DemoMetricsSource:
         horizon = last - self._fleet.store.retention
         for key in [k for k in self._cache if k < horizon]:
             del self._cache[key]
+
+    # -- compare and drift (issue #9): see .compare ------------------------
+    def fetch_grouped(self, window: Window, label: str) -> MetricsResult:
+        from voicetop.sources.demo.compare import fetch_grouped
+
+        return fetch_grouped(self, window, label)
+
+    def fetch_offset(self, window: Window, offset: float) -> MetricsResult:
+        from voicetop.sources.demo.compare import fetch_offset
+
+        return fetch_offset(self, window, offset)
+
+    def fetch_label_values(self, window: Window) -> dict[str, dict[str, Series]]:
+        from voicetop.sources.demo.compare import fetch_label_values
+
+        return fetch_label_values(self, window)
+
+    def group_labels(self) -> tuple[str, ...]:
+        from voicetop.sources.demo.compare import DEMO_GROUP_LABELS
+
+        return DEMO_GROUP_LABELS
 
     def alerts(self) -> list[Alert]:
         """The demo has no Alertmanager: breaches come from the threshold engine."""

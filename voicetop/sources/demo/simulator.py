@@ -17,6 +17,7 @@ import heapq
 import math
 import random
 from collections import deque
+from dataclasses import replace
 from statistics import NormalDist
 from typing import Callable, Sequence
 
@@ -28,6 +29,7 @@ from voicetop.sources.demo.catalog import (
 )
 from voicetop.sources.demo.incidents import Timeline
 from voicetop.sources.demo.instruments import AgentInstruments, Instruments
+from voicetop.sources.demo.rollout import PROMPT_ROLLOUT, PromptVersions
 from voicetop.sources.demo.spans import TurnRecord
 
 SCRAPE_INTERVAL = 15.0  # Prometheus' default scrape interval
@@ -128,8 +130,10 @@ class Simulator:
         on_turn: Callable[[TurnRecord], None],
         spans_from: float,
         sampled_from: float | None = None,
+        versions: PromptVersions | None = None,
     ) -> None:
         self.rng = random.Random(seed)
+        self.versions = versions or PromptVersions(begin, replace(PROMPT_ROLLOUT, offset=math.inf))
         self.timeline = timeline
         self.on_scrape = on_scrape
         self.on_turn = on_turn
@@ -215,6 +219,7 @@ class Simulator:
         agent = self.agents[index]
         agent.active -= 1
         m = agent.m
+        m.use_version(self.versions.version(agent.spec.agent_id, t))
         m.active_sessions.set(agent.active)
         outcome = "completed" if session.done >= session.turns else "abandoned"
         m.sessions_completed[outcome].inc()
@@ -228,6 +233,7 @@ class Simulator:
         agent = self.agents[index]
         spec, m, rng = agent.spec, agent.m, self.rng
         fx = self.timeline.effects(spec.agent_id, t)
+        m.use_version(self.versions.version(spec.agent_id, t))
         random_, bits, exp = rng.random, rng.getrandbits, math.exp
 
         def z() -> float:
@@ -238,7 +244,7 @@ class Simulator:
         ttft = spec.ttft_ms * fx.ttft_factor * exp(0.2 * z())
         if fx.stall_probability and random_() < fx.stall_probability:
             ttft = rng.uniform(4500.0, 8000.0)
-        completion = max(5, round(spec.completion_tokens * exp(0.35 * z())))
+        completion = max(5, round(spec.completion_tokens * self.versions.completion_factor(spec.agent_id, t) * exp(0.35 * z())))
         prompt = spec.prompt_tokens + 150 * session.done + rng.randrange(100)
         llm = ttft + completion / spec.tokens_per_second * 1000.0
         tts = spec.tts_ms * exp(0.2 * z())
