@@ -15,6 +15,7 @@ from voicetop.poller import Poller, ViewWindow
 from voicetop.sources.base import MetricsSource, TraceSource
 from voicetop.ui.format import Palette
 from voicetop.ui.themes import DEFAULT_THEME, load_themes, palette_from
+from voicetop.ui.widgets.scrollbars import use_cell_scrollbars
 
 LOW_BANDWIDTH_MIN_REFRESH = 5.0
 
@@ -33,6 +34,7 @@ class VoicetopApp(App):
         Binding("right_square_bracket", "step_window(1)", "Fwd", key_display="]"),
         Binding("0", "go_live", "Live"),
         Binding("t", "cycle_theme", "Theme"),
+        Binding("e", "export", "Export"),
     ]
 
     def __init__(
@@ -43,20 +45,25 @@ class VoicetopApp(App):
         view: ViewWindow | None = None,
         *,
         poller_factory: Callable[..., Poller] = Poller,
+        alertmanager=None,
     ) -> None:
         self.config = config or Config()
         super().__init__()
         self.metrics = metrics
         self.traces = traces
+        self.alertmanager = alertmanager if alertmanager is not None else _alertmanager_for(self.config)
+        self.last_export = None
+        self.last_silence_id: str | None = None
         self.thresholds = self.config.context.thresholds
         refresh = self.config.refresh
         if self.config.low_bandwidth:
             refresh = max(refresh, LOW_BANDWIDTH_MIN_REFRESH)
             self.animation_level = "none"
         view = view or ViewWindow(length=self.config.window, step=self.config.step)
+        extra = {"alertmanager": self.alertmanager} if self.alertmanager is not None else {}
         self.poller = poller_factory(
             metrics, self.thresholds, self._frame_from_thread,
-            refresh=refresh, view=view, context=self.config.context.name, traces=traces,
+            refresh=refresh, view=view, context=self.config.context.name, traces=traces, **extra,
         )
         self.frame: Frame | None = None
         self.frames_applied = 0
@@ -102,6 +109,7 @@ class VoicetopApp(App):
         return FleetScreen()
 
     def on_mount(self) -> None:
+        use_cell_scrollbars()
         self.theme_changed_signal.subscribe(self, lambda _theme: self._theme_changed())
         for problem in self.theme_problems:
             self.notify(problem, severity="warning", timeout=6)
@@ -110,6 +118,8 @@ class VoicetopApp(App):
     def on_unmount(self) -> None:
         self.closing = True
         self.poller.stop(timeout=0)
+        if self.alertmanager is not None:
+            self.alertmanager.close()
 
     async def action_quit(self) -> None:
         """Stop the poller off the UI thread (it may be delivering a frame), then exit."""
@@ -131,9 +141,12 @@ class VoicetopApp(App):
         """Show a frame on every screen (dropped while paused unless forced)."""
         if self.closing or (self.paused and not force):
             return
+        had_alerts = bool(self.frame is not None and self.frame.alerts)
         self.frame = frame
         self.frames_applied += 1
         self._render(frame)
+        if bool(frame.alerts) != had_alerts:
+            self.refresh_bindings()  # ``m`` shows only when there is something to silence
 
     def _render(self, frame: Frame) -> None:
         for screen in self.screen_stack:
@@ -178,8 +191,35 @@ class VoicetopApp(App):
             except (RuntimeError, CancelledError):
                 pass
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide ``m`` (silence) while there are no alerts and no Alertmanager."""
+        if action == "silence":
+            return self.alertmanager is not None or bool(self.frame is not None and self.frame.alerts)
+        return True
+
+    def action_export(self) -> None:
+        """``e``: snapshot JSON, Markdown report and SVG of the frame on screen."""
+        from voicetop.ui.exporting import start_export
+
+        start_export(self)
+
+    def action_silence(self) -> None:
+        """``m``: silence the alert under the breach panel's cursor (needs --write)."""
+        from voicetop.ui.silencing import request_silence, selected_alert
+
+        request_silence(self, selected_alert(self))
+
     def action_help(self) -> None:
         from voicetop.ui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+
+def _alertmanager_for(config: Config):
+    """The context's Alertmanager client (alerts and silences), or None."""
+    if config.context.alertmanager is None:
+        return None
+    from voicetop.sources.alertmanager import alertmanager_source
+
+    return alertmanager_source(config)

@@ -38,6 +38,7 @@ class FleetScreen(Screen):
         Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("f", "toggle_fleet", "Fleet/agent"),
+        Binding("m", "app.silence", "Silence"),
         Binding("escape", "escape", "Clear", show=False),
     ]
 

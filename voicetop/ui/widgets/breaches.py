@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from voicetop.domain.model import Breach, Frame
+from voicetop.domain.model import Alert, Breach, Frame
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import SEVERITY_WORDS, Palette, fmt_number, since_text
+from voicetop.ui.widgets.alert_rows import alert_cells, alert_hint, alert_id, alert_severity, count_note, shown_alerts
 from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
 
 BREACH_COLUMNS = (
@@ -64,8 +66,22 @@ def breach_cells(
     ]
 
 
+def panel_rows(breaches: list[Breach], alerts: tuple[Alert, ...]) -> list[Breach | Alert]:
+    """Display order: active breaches and firing alerts (worst first), then
+    pending/silenced alerts, then breaches resolved in the window."""
+    ranked = []
+    for seq, breach in enumerate(breaches):
+        rank = (0, -int(breach.severity)) if breach.active else (2, 0)
+        ranked.append((rank, seq, breach))
+    for seq, alert in enumerate(alerts, start=len(breaches)):
+        rank = (0, -int(alert_severity(alert))) if alert.state == "firing" else (1, 0)
+        ranked.append((rank, seq, alert))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    return [item[2] for item in ranked]
+
+
 class BreachTable(KeyedTable):
-    DEFAULT_CSS = "BreachTable { height: 1fr; }"
+    DEFAULT_CSS = "BreachTable { height: 1fr; scrollbar-size-vertical: 1; }"
 
     def on_mount(self) -> None:
         self.set_columns(BREACH_COLUMNS)
@@ -73,13 +89,17 @@ class BreachTable(KeyedTable):
 
 
 class BreachPanel(Vertical):
-    """Breaches of a frame (optionally of one agent) and the selected one's hint."""
+    """Breaches of a frame (optionally of one agent), the alerts Prometheus and
+    Alertmanager report beside them, and the selected row's hint."""
+
+    BINDINGS = [Binding("m", "app.silence", "Silence")]
 
     def __init__(self, agent_id: str | None = None, all_agents: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.agent_id = agent_id
         self.all_agents = all_agents
         self.breaches: dict[str, Breach] = {}
+        self.alerts: dict[str, Alert] = {}
         self.compact = False
 
     def compose(self) -> ComposeResult:
@@ -91,18 +111,23 @@ class BreachPanel(Vertical):
         chosen = [
             b for b in frame.breaches if self.all_agents or b.agent_id == self.agent_id
         ]
+        alerts = shown_alerts(frame.alerts, self.agent_id, self.all_agents)
         self.breaches = {breach_id(b): b for b in chosen}
+        self.alerts = {alert_id(a): a for a in alerts}
         now = frame.window.end
-        table = self.query_one(BreachTable)
-        table.sync(
-            {
-                breach_id(b): breach_cells(b, thresholds, palette, now, i, self.compact)
-                for i, b in enumerate(chosen)
-            }
-        )
+        rows: dict[str, list[SortCell]] = {}
+        for order, row in enumerate(panel_rows(chosen, alerts)):
+            if isinstance(row, Alert):
+                rows[alert_id(row)] = alert_cells(row, palette, now, order, self.compact)
+            else:
+                rows[breach_id(row)] = breach_cells(row, thresholds, palette, now, order, self.compact)
+        self.query_one(BreachTable).sync(rows)
         active = sum(1 for b in chosen if b.active)
         title = Text(f"Breaches · {active} active", style="bold")
         title.append(f", {len(chosen) - active} resolved in the window", style="dim")
+        if alerts:
+            title.append(" · ", style="dim")
+            title.append(f"alerts {count_note(alerts)}", style="bold")
         self.query_one("#breach-title", Static).update(title)
         self.show_hint()
 
@@ -110,9 +135,18 @@ class BreachPanel(Vertical):
         key = self.query_one(BreachTable).cursor_key()
         return None if key is None else self.breaches.get(key)
 
+    def selected_alert(self) -> Alert | None:
+        """The alert under the cursor (None on a breach row or an empty panel)."""
+        key = self.query_one(BreachTable).cursor_key()
+        return None if key is None else self.alerts.get(key)
+
     def show_hint(self) -> None:
-        breach = self.selected()
         hint = self.query_one("#breach-hint", Static)
+        alert = self.selected_alert()
+        if alert is not None:
+            hint.update(alert_hint(alert))
+            return
+        breach = self.selected()
         if breach is None:
             hint.update(Text("No breaches in this window.", style="dim"))
             return
