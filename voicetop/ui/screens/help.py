@@ -23,9 +23,16 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("0", "back to live"),
     ("t", "cycle colour theme"),
     ("v", "agent screen: sessions (needs a trace backend)"),
+    ("e", "export what is on screen: snapshot .json, .md report and .svg in the current directory"),
+    ("m", "silence the alert under the breach panel's cursor in Alertmanager (needs --write)"),
+    ("Tab", "move focus between the agent table and the breach panel"),
 )
 
-LEGEND = "Severity: ● ok  ▲ warning  ✖ critical (ASCII: o ! X). Values past a threshold carry the glyph."
+LEGEND = (
+    "Severity: ● ok  ▲ warning  ✖ critical (ASCII: o ! X). Values past a threshold carry the glyph.\n"
+    "Status ◌ pending (ASCII ~): a value is past its threshold now, but not yet for the rule's `for`.\n"
+    "Alerts from Prometheus/Alertmanager: ⚑ FIRING  … PENDING  ∅ SILENCED (ASCII: * ~ -), with their source."
+)
 
 
 def help_text() -> Text:

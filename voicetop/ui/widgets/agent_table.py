@@ -54,14 +54,37 @@ def agent_cells(
             style = palette.style(agent.severity) if agent.severity else ""
             cells.append(SortCell(safe_text(agent_id, 24), style, agent_id))
         elif col.key == "status":
-            badge = palette.badge(agent.severity, short=True)
-            cells.append(SortCell(badge.plain, str(badge.style), int(agent.severity)))
+            cells.append(status_cell(agent, thresholds, palette))
         elif col.key == "sessions":
             value = agent.scalar("active_sessions")
             cells.append(_right(fmt_number(value, "count"), "", value))
         else:
             cells.append(stat_cell(agent, col.key, thresholds, palette))
     return cells
+
+
+#: Status of an agent with a value past its threshold but no breach yet (``for`` not reached).
+PENDING_GLYPHS = ("◌", "~")
+PENDING_SORT = 0.5  # between OK and WARN
+
+
+def over_threshold(agent: AgentStats, thresholds: ThresholdSet) -> bool:
+    """True when any current value of the agent is past its warning threshold."""
+    for key, rule in thresholds.for_agent(agent.agent_id).items():
+        baseline = agent.scalar(f"{key}_baseline") if rule.baseline else None
+        if rule.severity_of(agent.stat(key), baseline) > Severity.OK:
+            return True
+    return False
+
+
+def status_cell(agent: AgentStats, thresholds: ThresholdSet, palette: Palette) -> SortCell:
+    """``● OK`` / ``▲ WARN`` / ``✖ CRIT`` from active breaches, or ``◌ pending`` when a
+    value is over its threshold but has not lasted the rule's ``for`` yet."""
+    if agent.severity is Severity.OK and over_threshold(agent, thresholds):
+        glyph = PENDING_GLYPHS[1] if palette.ascii else PENDING_GLYPHS[0]
+        return SortCell(f"{glyph} pending", f"italic {palette.warning}", PENDING_SORT)
+    badge = palette.badge(agent.severity, short=True)
+    return SortCell(badge.plain, str(badge.style), int(agent.severity))
 
 
 def stat_cell(agent: AgentStats, key: str, thresholds: ThresholdSet, palette: Palette) -> SortCell:

@@ -95,21 +95,50 @@ def header_text(
     text.append("  E2E90/99 ")
     text.append(f"{fmt_number(e2e90, 'ms', False)}/{fmt_number(e2e99, 'ms')}", style="bold")
     text.append("\n")
+    for compact in (0, 1, 2, 3):  # the first form that fits keeps a badge for every source
+        line = status_line(frame, palette, view_note, compact)
+        if line.cell_len <= width:
+            break
+    text.append_text(line)
+    return text
+
+
+def status_line(frame: Frame, palette: Palette, view_note: str = "", compact: int = 0) -> Text:
+    """Breach counts, window, one badge per source health entry, view note.
+
+    ``compact`` 1 shortens the counts and window, 2 also cuts the badges' reasons
+    and drops the view note, 3 drops the reasons, so narrow terminals still show
+    every source's name and state.
+    """
+    text = Text()
     active_breaches = frame.active_breaches()
     crit = sum(1 for b in active_breaches if b.severity is Severity.CRITICAL)
     warn = sum(1 for b in active_breaches if b.severity is Severity.WARNING)
-    text.append(f" {palette.glyph(Severity.CRITICAL)} {crit} critical", style=palette.style(Severity.CRITICAL) if crit else "dim")
-    text.append(f"  {palette.glyph(Severity.WARNING)} {warn} warning", style=palette.style(Severity.WARNING) if warn else "dim")
-    text.append(f"  window {format_duration(frame.window.duration)}→{clock(frame.window.end)}", style="dim")
+    crit_style = palette.style(Severity.CRITICAL) if crit else "dim"
+    warn_style = palette.style(Severity.WARNING) if warn else "dim"
+    window = f"{format_duration(frame.window.duration)}→{clock(frame.window.end)}"
+    if compact:
+        text.append(f" {palette.glyph(Severity.CRITICAL)}{crit}", style=crit_style)
+        text.append(f" {palette.glyph(Severity.WARNING)}{warn}", style=warn_style)
+        text.append(f"  {window}", style="dim")
+    else:
+        text.append(f" {palette.glyph(Severity.CRITICAL)} {crit} critical", style=crit_style)
+        text.append(f"  {palette.glyph(Severity.WARNING)} {warn} warning", style=warn_style)
+        text.append(f"  window {window}", style="dim")
     for health in frame.health:
         state = health.state
         style = "" if state is HealthState.OK else palette.style(
             Severity.WARNING if state is HealthState.STALE else Severity.CRITICAL
         )
-        text.append("  [")
-        text.append(health_badge(health, frame.created_at), style=style or "bold")
+        badge = health_badge(health, frame.created_at)
+        if compact >= 3:
+            badge = badge.split(": ", 1)[0]
+        elif compact >= 2 and len(badge) > 32:
+            badge = badge[:31] + "…"
+        text.append("  [" if not compact else " [")
+        text.append(badge, style=style or "bold")
         text.append("]")
-    if view_note:
+    if view_note and compact < 2:
         text.append(f"  {view_note}", style="dim")
     return text
 
