@@ -60,9 +60,16 @@ class Effects:
     tool_timeout_probability: float = 0.0
     interruption_add: float = 0.0
     sessions_factor: float = 1.0
+    packet_loss_pct: float = 0.0  # extra packet loss on the agent's media node (issue #10)
+    jitter_ms: float = 0.0  # extra jitter on that node
 
 
 HEALTHY = Effects()
+#: The STT degradation is a network impairment: packet loss (and jitter) on the
+#: agent's media node, and the WER it causes per percent of loss.
+STT_LOSS_PCT = 5.0
+STT_JITTER_MS = 32.0
+WER_PER_LOSS_PCT = 0.012
 
 
 def _effects(kind: str, level: float) -> Effects:
@@ -72,9 +79,10 @@ def _effects(kind: str, level: float) -> Effects:
             interruption_add=0.04 * level,
         )
     if kind == "stt_degradation":
+        loss = STT_LOSS_PCT * level
         return Effects(
-            stt_factor=1.0 + 1.4 * level, wer_add=0.045 * level, rtf_add=0.2 * level,
-            mos_add=-0.05 * level,
+            stt_factor=1.0 + 1.4 * level, wer_add=WER_PER_LOSS_PCT * loss, rtf_add=0.2 * level,
+            mos_add=-0.05 * level, packet_loss_pct=loss, jitter_ms=STT_JITTER_MS * level,
         )
     if kind == "tool_timeouts":
         return Effects(tool_timeout_probability=0.4 * level)
