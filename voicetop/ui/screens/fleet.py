@@ -15,6 +15,7 @@ from voicetop.ui.widgets.agent_table import AgentTable, tier_for_width
 from voicetop.ui.widgets.breaches import BreachPanel
 from voicetop.ui.widgets.header import FleetHeader
 from voicetop.ui.widgets.sparks import StageSparks
+from voicetop.ui.widgets.telephony import TelephonyPanel
 
 
 def size_classes(width: int, height: int) -> set[str]:
@@ -49,6 +50,7 @@ class FleetScreen(Screen):
     def compose(self) -> ComposeResult:
         yield FleetHeader(id="header")
         yield Input(placeholder="filter agents by id — Enter applies, Esc clears", id="filter")
+        yield TelephonyPanel(id="telephony")
         yield AgentTable(id="agents")
         with Container(id="lower"):
             yield StageSparks(id="sparks")
@@ -74,6 +76,7 @@ class FleetScreen(Screen):
         self._show_header()
         self.table.show(frame, app.thresholds, app.palette)
         self.query_one(BreachPanel).show(frame, app.thresholds, app.palette)
+        self.query_one(TelephonyPanel).show(frame, app.thresholds, app.palette)
         self._show_sparks()
 
     def _show_header(self) -> None:
@@ -100,6 +103,7 @@ class FleetScreen(Screen):
             self.set_class(name in wanted, name)
         self.table.set_tier(tier_for_width(width))
         self.query_one(BreachPanel).compact = width < 100
+        self.query_one(TelephonyPanel).set_size(width, height)
         if self.app.frame is not None:
             self.show_frame(self.app.frame)
 
