@@ -14,6 +14,7 @@ from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import SEVERITY_WORDS, Palette, fmt_number, since_text
 from voicetop.ui.widgets.alert_rows import alert_cells, alert_hint, alert_id, alert_severity, count_note, shown_alerts
 from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
+from voicetop.ui.widgets.quiet import update_static
 
 BREACH_COLUMNS = (
     Column("severity", "Severity", numeric=False),
@@ -128,7 +129,7 @@ class BreachPanel(Vertical):
         if alerts:
             title.append(" · ", style="dim")
             title.append(f"alerts {count_note(alerts)}", style="bold")
-        self.query_one("#breach-title", Static).update(title)
+        update_static(self.query_one("#breach-title", Static), title)
         self.show_hint()
 
     def selected(self) -> Breach | None:
@@ -144,15 +145,15 @@ class BreachPanel(Vertical):
         hint = self.query_one("#breach-hint", Static)
         alert = self.selected_alert()
         if alert is not None:
-            hint.update(alert_hint(alert))
+            update_static(hint, alert_hint(alert))
             return
         breach = self.selected()
         if breach is None:
-            hint.update(Text("No breaches in this window.", style="dim"))
+            update_static(hint, Text("No breaches in this window.", style="dim"))
             return
         text = Text("Hint: ", style="bold")
         text.append(safe_text(breach.hint or "no hint for this key", 300))
-        hint.update(text)
+        update_static(hint, text)
 
     def on_data_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
         event.stop()

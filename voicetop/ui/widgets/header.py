@@ -9,6 +9,7 @@ from voicetop.domain.model import Frame, HealthState, Severity, SourceHealth
 from voicetop.domain.text import safe_text
 from voicetop.domain.timeparse import format_duration
 from voicetop.ui.format import Palette, clock, fmt_number
+from voicetop.ui.widgets.quiet import update_static
 
 
 def window_badge(frame: Frame) -> tuple[str, str]:
@@ -151,4 +152,4 @@ class FleetHeader(Static):
     def show(self, frame: Frame | None, palette: Palette, paused: bool, view_note: str = "") -> None:
         width = self.size.width or 160
         insecure = bool(insecure_backends(getattr(self.app, "config", None)))
-        self.update(header_text(frame, palette, paused=paused, width=width, view_note=view_note, insecure=insecure))
+        update_static(self, header_text(frame, palette, paused=paused, width=width, view_note=view_note, insecure=insecure))

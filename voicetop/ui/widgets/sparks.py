@@ -11,6 +11,7 @@ from voicetop.domain.model import STAGE_LABELS, STAGES, AgentStats, Severity, st
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import Palette, fmt_number
+from voicetop.ui.widgets.quiet import update_static
 
 SPARK_QUANTILES: tuple[str, ...] = ("p50", "p90", "p99")
 
@@ -66,7 +67,7 @@ class StageRow(Horizontal):
             signature = (text.plain, tuple(str(s.style) for s in text.spans))
             if self._labels.get(quantile) != signature:
                 self._labels[quantile] = signature
-                self.query_one(f"#val-{self.stage}-{quantile}", Static).update(text)
+                update_static(self.query_one(f"#val-{self.stage}-{quantile}", Static), text)
 
 
 class StageSparks(Vertical):
@@ -85,11 +86,11 @@ class StageSparks(Vertical):
     def show(self, agent: AgentStats | None, thresholds: ThresholdSet, palette: Palette) -> None:
         title = self.query_one("#sparks-title", Static)
         if agent is None:
-            title.update(Text("Stages: no data", style="dim"))
+            update_static(title, Text("Stages: no data", style="dim"))
             return
         name = "fleet" if agent.agent_id is None else safe_text(agent.agent_id, 40)
         heading = Text(f"Stages · {name}", style="bold")
         heading.append("  p50 / p90 / p99 latency over the window, thresholds after the value", style="dim")
-        title.update(heading)
+        update_static(title, heading)
         for row in self.query(StageRow):
             row.show(agent, thresholds, palette)
