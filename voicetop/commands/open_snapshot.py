@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from voicetop.cli import EXIT_OK, UsageError
-from voicetop.config import Config, ConfigError, Context, apply_env
-from voicetop.export.document import Snapshot, SnapshotError
+
+if TYPE_CHECKING:  # imported lazily: building the CLI parser must stay instant (--version)
+    from voicetop.config import Config
+    from voicetop.export.document import Snapshot
 
 
 def add_open_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +27,10 @@ def replay_config(snapshot: Snapshot, args: argparse.Namespace | None = None) ->
     Display settings come from the environment and flags only, so a broken or
     absent config file never stops a postmortem from opening the file.
     """
+    from dataclasses import replace
+
+    from voicetop.config import Config, ConfigError, Context, apply_env
+
     profile = str(snapshot.source.get("profile", "seed"))
     context = Context(snapshot.context, thresholds=snapshot.thresholds, profile=profile, write=False)
     base = Config(context=context, window=snapshot.window.duration, step=snapshot.window.step)
@@ -57,6 +63,7 @@ def replay_app(snapshot: Snapshot, args: argparse.Namespace | None = None):
 
 def load_or_usage_error(path: str) -> Snapshot:
     from voicetop.export.decode import load_snapshot
+    from voicetop.export.document import SnapshotError
 
     try:
         return load_snapshot(path)

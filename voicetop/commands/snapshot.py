@@ -11,12 +11,10 @@ success, 2 on a source error or a usage/write problem.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import TextIO
 
 from voicetop.cli import EXIT_OK, EXIT_USAGE, UsageError
-from voicetop.commands.common import effective_config, view_window, warn_sources
 
 SVG_SIZE = (160, 48)
 SVG_TIMEOUT = 20.0
@@ -58,6 +56,8 @@ def _sources(args: argparse.Namespace, config):
 
 def render_svg(snapshot, size: tuple[int, int] = SVG_SIZE, timeout: float = SVG_TIMEOUT) -> str:
     """An SVG of the console replaying ``snapshot`` (the real App, headless)."""
+    import asyncio
+
     from voicetop.commands.open_snapshot import replay_app
 
     app = replay_app(snapshot)
@@ -88,6 +88,7 @@ def _history(metrics, window, length: float):
 
 
 def run_snapshot(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    from voicetop.commands.common import effective_config, view_window, warn_sources
     from voicetop.domain.model import HealthState, SourceHealth
     from voicetop.domain.timeparse import parse_duration
     from voicetop.export import SnapshotError, parse_document, write_snapshot
