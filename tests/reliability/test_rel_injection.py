@@ -113,8 +113,13 @@ def svg_text(svg: str) -> str:
     return html.unescape(" ".join(re.findall(r">([^<>]*)<", svg))).replace("\xa0", " ")
 
 
-def check_screen(app, where: str, expect_literal: tuple[str, ...] = ()) -> str:
+async def check_screen(app, pilot, where: str, expect_literal: tuple[str, ...] = (), timeout: float = 8.0) -> str:
+    """Wait (on a loaded machine) until the expected literals are painted, then check the screen."""
+    deadline = app._loop.time() + timeout
     svg = app.export_screenshot()
+    while not all(literal in svg_text(svg) for literal in expect_literal) and app._loop.time() < deadline:
+        await pilot.pause(0.1)
+        svg = app.export_screenshot()
     assert_no_escape_bytes(svg, where)
     assert "http://evil" not in re.sub(r">[^<>]*<", "><", svg), f"{where}: a link target made it into the markup"
     assert "ZXZpbA==" not in svg, f"{where}: an OSC 52 payload made it to the screen"
@@ -149,7 +154,7 @@ async def test_every_screen_shows_hostile_text_literally(hostile_prometheus, hos
         async with app.run_test(size=(160, 48)) as pilot:
             await _settle(pilot, lambda: app.frame is not None and len(app.frame.agents) == len(AGENTS), "agents")
             assert {a.agent_id for a in app.frame.agents} == set(AGENTS)  # ids kept as data
-            check_screen(app, "fleet", ("[red]x[/red]", "[link=http://evil]", "[@click=app.quit]", "<script>x</script>"))
+            await check_screen(app, pilot, "fleet", ("[red]x[/red]", "[link=http://evil]", "[@click=app.quit]", "<script>x</script>"))
             screens += 1
             for _ in AGENTS:  # walk every row; clicking through must not trigger anything
                 await pilot.press("down")
@@ -164,7 +169,7 @@ async def test_every_screen_shows_hostile_text_literally(hostile_prometheus, hos
                 await pilot.pause(0.3)
                 expected = HOSTILE["long"][1] if agent == LONG else agent.replace("\x00", "")
                 literal = next((shown for value, shown in HOSTILE.values() if value == agent), expected)
-                check_screen(app, f"agent {agent[:20]!r}", (literal[:18],))
+                await check_screen(app, pilot, f"agent {agent[:20]!r}", (literal[:18],))
                 screens += 1
             await _drill_down(app, pilot)
             screens += 3
@@ -187,15 +192,15 @@ async def _drill_down(app, pilot) -> None:
     assert [s.session_id for s in sessions] == [SESSION]
     app.push_screen(SessionsScreen(agent))
     await pilot.pause(1.0)
-    check_screen(app, "sessions", ("[red]x[/red]",))
+    await check_screen(app, pilot, "sessions", ("[red]x[/red]",))
     turns = app.traces.turns(SESSION, END - 900, END)
     assert turns and turns[0].agent_id == agent
     app.push_screen(TurnsScreen(sessions[0]))
     await pilot.pause(1.0)
-    check_screen(app, "turns")
+    await check_screen(app, pilot, "turns")
     app.push_screen(WaterfallScreen(turns[0]))
     await pilot.pause(1.0)
-    text = check_screen(app, "waterfall", ("[red]tool",))
+    text = await check_screen(app, pilot, "waterfall", ("[red]tool",))
     assert "[red]tool" in text
 
 
