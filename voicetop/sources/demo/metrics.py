@@ -83,6 +83,10 @@ class DemoMetricsSource:
 
         return fetch_label_values(self, window)
 
+    def baseline_offsets(self) -> tuple[float, ...]:
+        """The demo keeps two hours: compare with 20 minutes earlier."""
+        return (1200.0,)
+
     def group_labels(self) -> tuple[str, ...]:
         from voicetop.sources.demo.compare import DEMO_GROUP_LABELS
 
