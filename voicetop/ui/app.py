@@ -34,6 +34,8 @@ class VoicetopApp(App):
         Binding("right_square_bracket", "step_window(1)", "Fwd", key_display="]"),
         Binding("0", "go_live", "Live"),
         Binding("t", "cycle_theme", "Theme"),
+        Binding("g", "group_by", "Group"),
+        Binding("b", "baseline", "Baseline"),
         Binding("e", "export", "Export"),
     ]
 
@@ -208,6 +210,18 @@ class VoicetopApp(App):
         from voicetop.ui.silencing import request_silence, selected_alert
 
         request_silence(self, selected_alert(self))
+
+    def action_group_by(self) -> None:
+        """Regroup by the next label (model, provider, prompt version, …); issue #9."""
+        from voicetop.ui.comparing import cycle_group
+
+        cycle_group(self)
+
+    def action_baseline(self) -> None:
+        """Toggle the comparison with the same window a day and a week earlier."""
+        from voicetop.ui.comparing import toggle_baseline
+
+        toggle_baseline(self)
 
     def action_help(self) -> None:
         from voicetop.ui.screens.help import HelpScreen

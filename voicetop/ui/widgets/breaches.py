@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from voicetop.domain.compare import marker_text
 from voicetop.domain.model import Alert, Breach, Frame
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
@@ -42,7 +43,10 @@ SHORT_WORDS = {"WARNING": "WARN", "CRITICAL": "CRIT"}
 
 def breach_label(breach: Breach, thresholds: ThresholdSet) -> str:
     rule = thresholds.rule(breach.key, breach.agent_id)
-    return rule.label if rule is not None and rule.label else breach.key
+    label = rule.label if rule is not None and rule.label else breach.key
+    if breach.change is not None:  # the deploy that preceded it (issue #9)
+        label = f"{label} ← {breach.change.new}"
+    return label
 
 
 def breach_cells(
@@ -152,6 +156,8 @@ class BreachPanel(Vertical):
             update_static(hint, Text("No breaches in this window.", style="dim"))
             return
         text = Text("Hint: ", style="bold")
+        if breach.change is not None:
+            text.append(f"after {safe_text(marker_text(breach.change), 120)} · ", style="bold")
         text.append(safe_text(breach.hint or "no hint for this key", 300))
         update_static(hint, text)
 
