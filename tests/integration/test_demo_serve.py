@@ -21,23 +21,23 @@ from voicetop.sources.demo.instruments import E2E_BUCKETS, EOU_BUCKETS, LLM_BUCK
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = {
-    # family name as parsed -> (type, label names)
-    "livekit_llm_ttft_ms": ("histogram", {"agent_id", "model"}),
-    "livekit_llm_duration_ms": ("histogram", {"agent_id", "model"}),
+    # family name as parsed -> (type, label names); prompt_version: issue #9
+    "livekit_llm_ttft_ms": ("histogram", {"agent_id", "model", "prompt_version"}),
+    "livekit_llm_duration_ms": ("histogram", {"agent_id", "model", "prompt_version"}),
     "livekit_stt_duration_ms": ("histogram", {"agent_id", "provider"}),
     "livekit_tts_ttfb_ms": ("histogram", {"agent_id", "provider"}),
     "livekit_eou_delay_ms": ("histogram", {"agent_id"}),
     "livekit_e2e_latency_ms": ("histogram", {"agent_id"}),
     "livekit_session_turns": ("histogram", {"agent_id"}),
-    "livekit_conversation_turns": ("counter", {"agent_id", "outcome"}),
+    "livekit_conversation_turns": ("counter", {"agent_id", "outcome", "prompt_version"}),
     "livekit_interruptions": ("counter", {"agent_id"}),
-    "livekit_tool_calls": ("counter", {"agent_id", "tool", "outcome"}),
+    "livekit_tool_calls": ("counter", {"agent_id", "tool", "outcome", "prompt_version"}),
     "livekit_requests": ("counter", {"agent_id", "component"}),
     "livekit_errors": ("counter", {"agent_id", "component"}),
-    "livekit_sessions_completed": ("counter", {"agent_id", "outcome"}),
-    "livekit_tokens_consumed": ("counter", {"agent_id", "model", "kind"}),
-    "livekit_tts_characters": ("counter", {"agent_id", "provider"}),
-    "livekit_session_cost_usd": ("counter", {"agent_id", "component"}),
+    "livekit_sessions_completed": ("counter", {"agent_id", "outcome", "prompt_version"}),
+    "livekit_tokens_consumed": ("counter", {"agent_id", "model", "kind", "prompt_version"}),
+    "livekit_tts_characters": ("counter", {"agent_id", "provider", "prompt_version"}),
+    "livekit_session_cost_usd": ("counter", {"agent_id", "component", "prompt_version"}),
     "livekit_asr_wer": ("gauge", {"agent_id"}),
     "livekit_tts_mos": ("gauge", {"agent_id"}),
     "livekit_stt_rtf": ("gauge", {"agent_id"}),

@@ -137,3 +137,58 @@ def test_group_by_model_fleet_wide_and_missing_label(source, drift_prometheus):
     assert fleet["gpt-4o-mini"].stats.scalar("cost_per_session") is None
     region = poll(source, scenario, CompareView(group_by="region"))
     assert region.grouping.groups == ()
+
+
+def check(url, at, *gates):
+    from voicetop.cli import main
+
+    return main(["check", "--prometheus", url, "--at", str(at), "--window", "15m", "--step", "5m", *gates])
+
+
+def test_check_drift_gates(drift_prometheus, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent-voicetop-test")
+    monkeypatch.delenv("VOICETOP_CONFIG", raising=False)
+    url, end = drift_prometheus.url, drift_prometheus.scenario.end
+    assert check(url, end, "--drift", "cost_per_session=2", "--agent", "billing") == 1
+    out = capsys.readouterr().out
+    assert "billing" in out and "× baseline" in out
+    assert check(url, end, "--drift", "cost_per_session=2", "--agent", "support") == 0
+    capsys.readouterr()
+    # every drift threshold at its critical factor, per agent: billing's cost and verbosity fail
+    assert check(url, end, "--drift-gates", "--each-agent", "--json") == 1
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    failed = {(g["key"], g["agent_id"]) for g in report["gates"] if g["status"] == "fail"}
+    assert failed == {("cost_per_session", "billing"), ("tts_chars_per_turn", "billing")}
+    # before the rollout every drift gate holds
+    assert check(url, drift_prometheus.scenario.rollout - 3600, "--drift-gates", "--each-agent") == 0
+
+
+def instant(server, promql: str, at: float) -> list:
+    import json
+    from urllib.parse import quote
+
+    from tests.support.servers import http_get
+
+    status, body = http_get(f"{server.url}/api/v1/query?query={quote(promql)}&time={at}", timeout=10)
+    assert status == 200, body[:300]
+    return json.loads(body)["data"]["result"]
+
+
+def test_generated_drift_rules_fire_for_the_drifted_agent_only(drift_prometheus):
+    from voicetop.alerting.rules import KEY_LABEL, build_rules
+
+    ruleset = build_rules(ThresholdSet(), SEED)
+    assert ruleset.skipped == ()
+    by_key = {(r.labels[KEY_LABEL], r.labels["severity"]): r for r in ruleset.rules()}
+    for key in ("tts_chars_per_turn", "turns_per_session_drift", "tool_call_rate", "cost_per_session"):
+        assert (key, "critical") in by_key
+    end = drift_prometheus.scenario.end
+    fired = {
+        key: sorted(row["metric"]["agent_id"] for row in instant(drift_prometheus, rule.expr, end))
+        for (key, severity), rule in by_key.items() if severity == "critical" and rule in ruleset.rules()
+        and key in ("cost_per_session", "tts_chars_per_turn", "turns_per_session_drift", "tool_call_rate", "tokens_per_session")
+    }
+    assert fired == {"cost_per_session": ["billing"], "tts_chars_per_turn": ["billing"],
+                     "turns_per_session_drift": [], "tool_call_rate": [], "tokens_per_session": []}

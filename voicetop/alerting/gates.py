@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import (
+    BASELINE_STATS,
     QUANTILES,
     SCALAR_STATS,
     STAGE_LABELS,
@@ -48,6 +49,7 @@ class Gate:
     label: str = ""
     unit: str = "ms"
     from_thresholds: bool = False  # --critical: per-agent overrides apply
+    baseline: bool = False  # drift gate: ``limit`` is a factor of ``<key>_baseline``
 
     def passes(self, value: float) -> bool:
         return value <= self.limit if self.direction == "max" else value >= self.limit
@@ -167,6 +169,50 @@ def critical_gates(thresholds: ThresholdSet, keys: Sequence[str] | None = None) 
     return tuple(gates)
 
 
+def make_drift_gate(key: str, factor: float, thresholds: ThresholdSet | None = None) -> Gate:
+    """``key`` must stay at or under ``factor`` × its baseline (issue #9)."""
+    if key not in BASELINE_STATS:
+        raise GateError(f"no baseline for {key!r} (drift gates: {', '.join(BASELINE_STATS)})")
+    if not factor > 0:
+        raise GateError(f"--drift {key}: the factor must be positive, not {factor:g}")
+    return Gate(key, factor, "max", f"{stat_label(key, thresholds)} / baseline", "x", baseline=True)
+
+
+def parse_drift(text: str, thresholds: ThresholdSet | None = None) -> Gate:
+    """``KEY=FACTOR`` from ``--drift``, e.g. ``cost_per_session=2``."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise GateError(f"--drift {text!r}: expected KEY=FACTOR, e.g. cost_per_session=2")
+    key = key.strip().replace("-", "_")
+    return make_drift_gate(key, parse_number(raw.strip(), f"--drift {key}"), thresholds)
+
+
+def drift_gates(thresholds: ThresholdSet) -> tuple[Gate, ...]:
+    """Every baseline threshold as a drift gate at its critical factor."""
+    gates = []
+    for rule in thresholds.rules.values():
+        if rule.baseline and rule.direction == "above" and rule.series_key in BASELINE_STATS:
+            gates.append(replace(make_drift_gate(rule.series_key, rule.critical, thresholds), label=rule.label or rule.key))
+    return tuple(gates)
+
+
+def drift_series(result: MetricsResult, key: str) -> dict[str | None, Series]:
+    """``key / key_baseline`` step by step, per agent (NaN where either is missing or the baseline ≤ 0)."""
+    values = result.series.get(key, {})
+    baselines = result.series.get(f"{key}_baseline", {})
+    out: dict[str | None, Series] = {}
+    for agent, series in values.items():
+        base = baselines.get(agent)
+        if base is None or len(base) != len(series):
+            continue
+        ratios = tuple(
+            v / b if not (math.isnan(v) or math.isnan(b)) and b > 0 else math.nan
+            for v, b in zip(series.values, base.values)
+        )
+        out[agent] = Series(series.timestamps, ratios)
+    return out
+
+
 # -- evaluation ---------------------------------------------------------------
 def value_at_end(series: Series, window: Window) -> float | None:
     """The series' value at the window's last step (half a step of slack)."""
@@ -224,8 +270,10 @@ def evaluate_gates(
     window = window or result.window
     results: list[GateResult] = []
     for gate in gates:
-        per_agent: Mapping[str | None, Series] = result.series.get(gate.key, {})
-        reason = result.errors.get(gate.key, "")
+        per_agent: Mapping[str | None, Series] = (
+            drift_series(result, gate.key) if gate.baseline else result.series.get(gate.key, {})
+        )
+        reason = result.errors.get(gate.key, "") or result.errors.get(f"{gate.key}_baseline", "")
         if each_agent:
             found = [
                 evaluate_gate(_for_agent(gate, a, thresholds), per_agent[a], window, a)

@@ -26,6 +26,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value * 100:.2f}%".replace(".00%", "%")
     if unit == "ms":
         return f"{value:.0f} ms" if abs(value) >= 10 else f"{value:.1f} ms"
+    if unit == "x":  # drift gates: a multiple of the baseline
+        return f"{value:.3g}× baseline"
     return f"{value:.3g}"
 
 

@@ -1,7 +1,8 @@
 """``voicetop check``: the deployment gate.
 
     voicetop check --prometheus URL --ttft-p99 1200 --p90-max 3500 --p99-max 5000 \\
-        --wer-max 8 --success-rate 95 [--max stt_p90=400] [--window 5m] [--at TIME] [--json]
+        --wer-max 8 --success-rate 95 [--max stt_p90=400] [--drift cost_per_session=2] \\
+        [--drift-gates] [--window 5m] [--at TIME] [--json]
 
 Each gate is evaluated at the end of the window (``--at``, default now) over a
 rate range equal to the window when the source supports it (Prometheus), and
@@ -44,6 +45,10 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
                        help="any stat must stay at or over VALUE, e.g. mos=3.8")
     gates.add_argument("--critical", action="store_true",
                        help="also gate every threshold at its critical limit (from the config)")
+    gates.add_argument("--drift", action="append", default=[], metavar="KEY=FACTOR",
+                       help="a stat must stay at or under FACTOR × its baseline, e.g. cost_per_session=2")
+    gates.add_argument("--drift-gates", action="store_true",
+                       help="gate every baseline (drift) threshold at its critical factor")
     scope = parser.add_argument_group("scope and output")
     scope.add_argument("--agent", action="append", default=[], metavar="ID",
                        help="gate this agent instead of the fleet (repeatable)")
@@ -54,7 +59,15 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _gates(args: argparse.Namespace, thresholds):
-    from voicetop.alerting.gates import GateError, critical_gates, make_gate, parse_assignment, parse_number
+    from voicetop.alerting.gates import (
+        GateError,
+        critical_gates,
+        drift_gates,
+        make_gate,
+        parse_assignment,
+        parse_drift,
+        parse_number,
+    )
 
     found = []
     try:
@@ -64,13 +77,17 @@ def _gates(args: argparse.Namespace, thresholds):
                 found.append(make_gate(key, parse_number(raw, flag), direction, thresholds=thresholds))
         found.extend(parse_assignment(text, "max", thresholds) for text in args.max)
         found.extend(parse_assignment(text, "min", thresholds) for text in args.min)
+        found.extend(parse_drift(text, thresholds) for text in getattr(args, "drift", []))
     except GateError as exc:
         raise UsageError(str(exc)) from None
     if args.critical:
         named = {(g.key, g.direction) for g in found}
         found.extend(g for g in critical_gates(thresholds) if (g.key, g.direction) not in named)
+    if getattr(args, "drift_gates", False):
+        named = {g.key for g in found if g.baseline}
+        found.extend(g for g in drift_gates(thresholds) if g.key not in named)
     if not found:
-        raise UsageError("no gates given (e.g. --ttft-p99 1200 --wer-max 8, or --critical)")
+        raise UsageError("no gates given (e.g. --ttft-p99 1200 --wer-max 8, --drift cost_per_session=2, or --critical)")
     return found
 
 
