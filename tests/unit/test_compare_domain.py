@@ -163,3 +163,18 @@ def test_compare_queries_are_one_per_panel_never_per_agent():
     assert all(" offset 1d" in q.promql for q in offset_queries(SEED, 86400))
     labels = label_values_query(SEED, ("model", "prompt_version"))
     assert labels.stats == ("model", "prompt_version") and labels.promql.count("label_join(") == 2
+
+
+def test_snapshot_carries_drift_rules_group_and_change_of_breaches():
+    from voicetop.export.decode import _breach, _rule
+    from voicetop.export.encode import breach_doc, marker_doc, rule_doc
+
+    marker = ChangeMarker("billing", "prompt_version", "v2.3.1", "v2.4.0", T0)
+    found = breach(group="prompt_version=v2.4.0")
+    found = Breach(**{**found.__dict__, "change": marker})
+    again = _breach(breach_doc(found), "b")
+    assert again.group == "prompt_version=v2.4.0" and again.change == marker
+    assert marker_doc(marker)["new"] == "v2.4.0"
+    assert _breach(breach_doc(breach()), "b").change is None
+    rule = ThresholdSet().rules["turns_per_session_drift"]
+    assert _rule(rule.key, rule_doc(rule), "r").series_key == "turns_per_session"

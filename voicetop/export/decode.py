@@ -18,6 +18,7 @@ from voicetop.domain.model import (
     AgentStats,
     Alert,
     Breach,
+    ChangeMarker,
     HealthState,
     Series,
     Session,
@@ -172,6 +173,19 @@ def _breach(value: Any, where: str) -> Breach:
         until=_opt_time(doc.get("until"), f"{where}.until"),
         peak=_nan(doc.get("peak", doc.get("value")), f"{where}.peak"),
         hint=_str(doc.get("hint", ""), f"{where}.hint"),
+        group=_str(doc.get("group", ""), f"{where}.group"),
+        change=_marker(doc["change"], f"{where}.change") if doc.get("change") is not None else None,
+    )
+
+
+def _marker(value: Any, where: str) -> ChangeMarker:
+    doc = _obj(value, where)
+    return ChangeMarker(
+        agent_id=_opt_str(doc.get("agent_id"), f"{where}.agent_id"),
+        label=_str(_need(doc, "label", where), f"{where}.label"),
+        old=_str(doc.get("old", ""), f"{where}.old"),
+        new=_str(_need(doc, "new", where), f"{where}.new"),
+        at=_time(_need(doc, "at", where), f"{where}.at"),
     )
 
 
@@ -226,6 +240,7 @@ def _rule(key: str, value: Any, where: str) -> ThresholdRule:
         baseline=bool(doc.get("baseline", False)),
         label=_str(doc.get("label", key), f"{where}.label"),
         hint=hint,
+        stat=_str(doc.get("stat", ""), f"{where}.stat"),
     )
 
 

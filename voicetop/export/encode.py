@@ -15,6 +15,7 @@ from voicetop.domain.model import (
     AgentStats,
     Alert,
     Breach,
+    ChangeMarker,
     Frame,
     MetricsResult,
     Series,
@@ -91,7 +92,15 @@ def breach_doc(breach: Breach) -> dict:
         "until": _time(breach.until),
         "peak": number(breach.peak),
         "hint": breach.hint,
+        **({"group": breach.group} if breach.group else {}),
+        **({"change": marker_doc(breach.change)} if breach.change is not None else {}),
     }
+
+
+def marker_doc(marker: ChangeMarker) -> dict:
+    """A label change (issue #9): ``model``/``prompt_version`` of an agent, old → new at a time."""
+    return {"agent_id": marker.agent_id, "label": marker.label, "old": marker.old, "new": marker.new,
+            "at": _time(marker.at)}
 
 
 def alert_doc(alert: Alert) -> dict:
@@ -127,6 +136,8 @@ def rule_doc(rule: ThresholdRule) -> dict:
         "baseline": rule.baseline,
         "label": rule.label,
     }
+    if rule.stat:
+        doc["stat"] = rule.stat
     if rule.hint is not None:
         doc["hint"] = {"symptom": rule.hint.symptom, "checks": list(rule.hint.checks)}
     return doc
@@ -255,6 +266,7 @@ def build_document(
         "fleet": agent(frame.fleet),
         "agents": [agent(a) for a in frame.agents],
         "breaches": [breach_doc(b) for b in frame.breaches],
+        "markers": [marker_doc(m) for m in frame.markers],
         "alerts": [alert_doc(a) for a in frame.alerts],
         "health": [health_doc(h) for h in frame.health],
         "turns": [turn_doc(turn, trace) for turn, trace in turns_with_traces],
