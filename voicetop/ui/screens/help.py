@@ -22,6 +22,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("[ / ]", "step the window back / forward by its length"),
     ("0", "back to live"),
     ("t", "cycle colour theme"),
+    ("g", "group by model → provider → prompt version → per agent (fleet, or the open agent)"),
+    ("b", "baseline: each stat now vs the same window 1d/7d earlier (VOICETOP_BASELINE_OFFSETS)"),
     ("v", "agent screen: sessions (needs a trace backend)"),
     ("e", "export what is on screen: snapshot .json, .md report and .svg in the current directory"),
     ("m", "silence the alert under the breach panel's cursor in Alertmanager (needs --write)"),
