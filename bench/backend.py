@@ -71,7 +71,7 @@ async def raw_cycle(client: httpx.AsyncClient, url: str, queries, window) -> flo
     return time.perf_counter() - started
 
 
-async def measure_fleet(url: str, cycles: int) -> dict:
+async def measure_fleet(url: str, cycles: int, warmup: int = 2) -> dict:
     from voicetop.config import Config, Connection
     from voicetop.poller import ViewWindow
     from voicetop.sources.prometheus import PrometheusSource
@@ -88,7 +88,7 @@ async def measure_fleet(url: str, cycles: int) -> dict:
             await wait_until(pilot, lambda: app.frames_applied >= 1, 300, "the first frame")
             await asyncio.to_thread(app.poller.stop, 5.0)  # the bench drives the polls itself
             table = app.screen.table
-            for cycle in range(cycles + 2):  # two warm-up cycles
+            for cycle in range(cycles + warmup):
                 at = END - (cycle % 40) * STEP
                 app.poller.view = ViewWindow(WINDOW, STEP, at)
                 before = source.requests
@@ -99,7 +99,7 @@ async def measure_fleet(url: str, cycles: int) -> dict:
                 repainted = await clock.next_after(framed, timeout=5.0)
                 done = framed + repainted if repainted is not None else time.perf_counter()
                 raw = await raw_cycle(client, url, source.inner.queries, ViewWindow(WINDOW, STEP, at).resolve(END))
-                if cycle >= 2:
+                if cycle >= warmup:
                     cycle_times.append(done - started)
                     frame_times.append(framed - started)
                     raw_times.append(raw)
@@ -114,12 +114,12 @@ async def measure_fleet(url: str, cycles: int) -> dict:
     }
 
 
-def run(report: Report, counts=(10, 100, 1000), cycles: int = 20, log=print) -> None:
+def run(report: Report, counts=(10, 100, 1000), cycles: int = 20, warmup: int = 2, log=print) -> None:
     with tempfile.TemporaryDirectory(prefix="vt-bench-") as tmp:
         for count in counts:
             log(f"  backend: {count} agents")
             with fleet_prometheus(count, Path(tmp), log) as prom:
-                found = asyncio.run(measure_fleet(prom.url, cycles))
+                found = asyncio.run(measure_fleet(prom.url, cycles, warmup))
             section = "1 backend"
             report.add(section, f"HTTP requests per refresh, {count} agents", found["requests"], "requests",
                        note=f"{found['panel_queries']} panel queries + alerts; {found['agents']} agents in the frame")

@@ -37,8 +37,10 @@ class PtyProcess:
     """A command on a ``columns``×``rows`` pty; output drained and counted."""
 
     def __init__(self, command: list[str], columns: int = 120, rows: int = 40, env: dict | None = None,
-                 cwd: str | None = None) -> None:
+                 cwd: str | None = None, keep_output: bool = False) -> None:
         self.command = command
+        self.keep_output = keep_output
+        self.output = bytearray()
         master, slave = os.openpty()
         _set_size(slave, columns, rows)
         environment = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "LANG": "C.UTF-8",
@@ -57,8 +59,6 @@ class PtyProcess:
         self.master = master
         self.written = 0
         self.chunks: list[tuple[float, int]] = []
-        self.keep_output = False
-        self.output = bytearray()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._reader = threading.Thread(target=self._drain, name="pty-drain", daemon=True)

@@ -1,0 +1,129 @@
+"""(5) Scale in the UI, with the real App headless at 120×40.
+
+- 10,000 live sessions in the sessions screen, refreshed every second (a tenth
+  of them change per refresh): keypress → repaint while the updates run;
+- a 2,000-span waterfall: open time, and keypress → repaint while scrolling;
+- memory: RSS growth over many poll → apply_frame → table sync → repaint cycles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+
+from bench.common import Report, median, p95
+from bench.headless import RepaintClock, key_latencies, wait_until
+from bench.synthetic import ManySessions, MovingMetrics
+
+KEY_TARGET_MS = 50.0
+WATERFALL_OPEN_TARGET_MS = 200.0
+MEMORY_TARGET_MB = 5.0
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def sessions_keys(count: int, presses: int) -> dict:
+    from voicetop.config import Config
+    from voicetop.ui.app import VoicetopApp
+    from voicetop.ui.screens.sessions import SessionsScreen
+    from voicetop.ui.widgets import sessions_table
+
+    sessions_table.SESSION_LIMIT, sessions_table.REFRESH_SECONDS = count, 1.0  # 10,000 rows, 1 s updates
+    traces = ManySessions(count)
+    app = VoicetopApp(metrics=MovingMetrics(advance=False), traces=traces, config=Config(refresh=1.0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        clock = RepaintClock(app)
+        await wait_until(pilot, lambda: app.frame is not None, 30, "a frame")
+        app.push_screen(SessionsScreen("agent-0000"))
+        started = time.perf_counter()
+        def loaded_rows() -> bool:
+            panels = app.screen.query(sessions_table.SessionsPanel)
+            tables = panels.first().query(sessions_table.DrillTable) if panels else []
+            return bool(tables) and tables.first().row_count == count
+
+        await wait_until(pilot, loaded_rows, 120, f"{count} session rows")
+        loaded = time.perf_counter() - started
+        calls = traces.calls
+        keys = (["down"] * 8 + ["pagedown"] * 2 + ["up"] * 4 + ["s"]) * (presses // 15 + 1)
+        latencies = await key_latencies(pilot, clock, keys[:presses], gap=0.07)
+        updates = traces.calls - calls
+    return {"latencies": latencies, "loaded": loaded, "updates": updates}
+
+
+async def waterfall(spans: int, opens: int, presses: int) -> dict:
+    from bench.bench_waterfall import NoMetrics, OneTrace, random_trace
+    from voicetop.config import Config
+    from voicetop.ui.app import VoicetopApp
+    from voicetop.ui.screens.waterfall import WaterfallScreen
+
+    trace = random_trace(spans)
+    open_times, latencies = [], []
+    for attempt in range(opens):
+        app = VoicetopApp(metrics=NoMetrics(), traces=OneTrace(trace), config=Config(refresh=60))
+        async with app.run_test(size=(120, 40)) as pilot:
+            clock = RepaintClock(app)
+            await pilot.pause()
+            started = time.perf_counter()
+            app.push_screen(WaterfallScreen(trace_id=trace.trace_id))
+            await wait_until(pilot, lambda: isinstance(app.screen, WaterfallScreen)
+                             and app.screen.laid_out is not None, 30, "the waterfall")
+            shown = await clock.next_after(started, 5.0)
+            # first repaint after the layout arrived (the screen may paint "loading…" before)
+            painted = await clock.next_after(time.perf_counter(), 0.5)
+            open_times.append(time.perf_counter() - started if painted is None else clock.last - started)
+            if attempt == 0 and shown is not None:
+                keys = (["j"] * 10 + ["pagedown"] * 3 + ["k"] * 5 + ["G", "g"]) * (presses // 20 + 1)
+                latencies = await key_latencies(pilot, clock, keys[:presses], gap=0.03)
+    return {"open": open_times, "latencies": latencies}
+
+
+async def memory_growth(cycles: int, warmup: int, agents: int = 12) -> dict:
+    from voicetop.config import Config
+    from voicetop.ui.app import VoicetopApp
+
+    source = MovingMetrics(agents=agents)
+    app = VoicetopApp(metrics=source, config=Config(refresh=3600.0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.frames_applied >= 1, 30, "a frame")
+        await asyncio.to_thread(app.poller.stop, 5.0)
+        before = None
+        started = time.perf_counter()
+        for cycle in range(warmup + cycles):
+            if cycle == warmup:
+                gc.collect()
+                await pilot.pause()
+                before = rss_mb()
+                started = time.perf_counter()
+            app.apply_frame(app.poller.poll_once())
+            await pilot.pause()
+        gc.collect()
+        await pilot.pause()
+        after = rss_mb()
+        elapsed = time.perf_counter() - started
+    return {"growth": after - before, "before": before, "after": after, "per_cycle_ms": elapsed / cycles * 1000}
+
+
+def run(report: Report, sessions: int = 10_000, presses: int = 60, spans: int = 2000, opens: int = 5,
+        cycles: int = 10_000, warmup: int = 300) -> None:
+    found = asyncio.run(sessions_keys(sessions, presses))
+    lat = [x * 1000 for x in found["latencies"]]
+    report.add("5 UI scale", f"keypress → repaint, {sessions:,} live sessions (median)", median(lat), "ms",
+               KEY_TARGET_MS, note=f"p95 {p95(lat):.0f} ms, max {max(lat):.0f} ms over {len(lat)} keys; "
+                                   f"{found['updates']} table updates meanwhile; first load {found['loaded']:.1f} s")
+    found = asyncio.run(waterfall(spans, opens, presses))
+    report.add("5 UI scale", f"{spans:,}-span waterfall opens (median of {opens})", median(found["open"]) * 1000,
+               "ms", WATERFALL_OPEN_TARGET_MS)
+    lat = [x * 1000 for x in found["latencies"]]
+    report.add("5 UI scale", f"keypress → repaint, scrolling the {spans:,}-span waterfall (median)", median(lat),
+               "ms", KEY_TARGET_MS, note=f"p95 {p95(lat):.0f} ms over {len(lat)} keys")
+    found = asyncio.run(memory_growth(cycles, warmup))
+    report.add("5 UI scale", f"RSS growth over {cycles:,} refresh cycles", found["growth"], "MB", MEMORY_TARGET_MB,
+               note=f"{found['before']:.0f} → {found['after']:.0f} MB after {warmup} warm-up cycles; "
+                    f"{found['per_cycle_ms']:.1f} ms per poll→frame→sync→repaint cycle")
