@@ -137,7 +137,7 @@ def test_every_health_entry_gets_a_whole_badge_even_at_80_columns():
 
 
 async def test_e_in_footer_and_help_m_hidden_without_alerts(app):
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await started(pilot)
         footer = " ".join(screen_lines(app)[-1:])
         assert "e Export" in footer

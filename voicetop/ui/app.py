@@ -29,6 +29,7 @@ class VoicetopApp(App):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("e", "export", "Export"),  # early: the footer cuts the last keys on narrow screens
         Binding("space", "toggle_pause", "Pause"),
         Binding("left_square_bracket", "step_window(-1)", "Back", key_display="["),
         Binding("right_square_bracket", "step_window(1)", "Fwd", key_display="]"),
@@ -36,7 +37,6 @@ class VoicetopApp(App):
         Binding("t", "cycle_theme", "Theme"),
         Binding("g", "group_by", "Group"),
         Binding("b", "baseline", "Baseline"),
-        Binding("e", "export", "Export"),
     ]
 
     def __init__(
