@@ -257,3 +257,11 @@ async def test_read_only_console_refuses_to_silence_and_sends_nothing(alertmanag
         assert app.last_silence_id is None
     assert sent and set(sent) == {"GET"}  # it polled alerts, and never wrote
     assert am_get(alertmanager, "/api/v2/silences") == []
+
+
+def test_a_bad_alertmanager_setting_is_a_one_line_usage_error(tmp_path):
+    from voicetop.cli import UsageError
+
+    with pytest.raises(UsageError) as bad_url:
+        VoicetopApp(metrics=None, config=console_config("--demo", "--alertmanager", "ftp://am.example"))
+    assert str(bad_url.value) == "contexts.default.alertmanager: not an http(s) URL: ftp://am.example"

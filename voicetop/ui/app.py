@@ -231,9 +231,19 @@ class VoicetopApp(App):
 
 
 def _alertmanager_for(config: Config):
-    """The context's Alertmanager client (alerts and silences), or None."""
+    """The context's Alertmanager client (alerts and silences), or None.
+
+    A bad URL or credential setting is a UsageError (one line, exit 2)."""
     if config.context.alertmanager is None:
         return None
+    from voicetop.cli import UsageError
     from voicetop.sources.alertmanager import alertmanager_source
+    from voicetop.sources.base import SourceError
+    from voicetop.sources.factory import check_url
 
-    return alertmanager_source(config)
+    setting = f"contexts.{config.context.name}.alertmanager"
+    check_url(config.context.alertmanager, setting)
+    try:
+        return alertmanager_source(config)
+    except (SourceError, ValueError) as exc:
+        raise UsageError(f"{setting}: {exc}") from None
