@@ -148,3 +148,22 @@ async def test_e_in_footer_and_help_m_hidden_without_alerts(app):
     text = help_text().plain
     for expected in ("e ", "export", "m ", "silence", "◌ pending", "⚑ FIRING", "… PENDING"):
         assert expected in text
+
+
+def test_header_says_no_data_not_ok_when_the_source_failed_before_any_data():
+    from voicetop.domain.frame_builder import build_frame
+    from voicetop.domain.model import MetricsResult, Window
+
+    window = Window(0, 900, 15)
+    failed = build_frame(
+        MetricsResult(window=window, series={}), ThresholdSet(),
+        (SourceHealth("prometheus", HealthState.ERROR, "cannot reach prometheus", None, 900),),
+        created_at=900,
+    )
+    line = header_text(failed, Palette(), paused=False, width=160).plain.split("\n")[0]
+    assert "? NO DATA" in line and "● OK" not in line
+    healthy = build_frame(
+        MetricsResult(window=window, series={}), ThresholdSet(),
+        (SourceHealth("prometheus", HealthState.OK, "", 900, 900),), created_at=900,
+    )
+    assert "● OK" in header_text(healthy, Palette(), paused=False, width=160).plain

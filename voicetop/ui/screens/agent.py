@@ -15,6 +15,7 @@ from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdRule, ThresholdSet
 from voicetop.ui.format import Palette, fmt_number, unit_of
 from voicetop.ui.widgets.breaches import BreachPanel
+from voicetop.ui.widgets.drill_table import stat_text
 from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
 from voicetop.ui.widgets.sessions_table import SessionsPanel
 from voicetop.ui.widgets.sparks import StageSparks
@@ -64,7 +65,8 @@ def stage_rows(agent: AgentStats, thresholds: ThresholdSet, palette: Palette) ->
             rule = thresholds.rule(key, agent.agent_id)
             severity = rule.severity_of(value) if rule is not None else Severity.OK
             mark = f" {palette.glyph(severity)}" if severity else "  "
-            cell = SortCell(fmt_number(value, "ms", False) + mark, palette.style(severity), value)
+            text = stat_text(agent.stages.get(stage), quantile, palette.ascii)
+            cell = SortCell(text + mark, palette.style(severity), value)
             cell.justify = "right"
             cells.append(cell)
             if rule is not None:

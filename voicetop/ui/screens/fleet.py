@@ -11,8 +11,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
 from voicetop.domain.model import Frame
-from voicetop.ui.widgets.agent_table import AgentTable, tier_for_width
+from voicetop.ui.widgets.agent_table import AgentTable, any_trace_derived, tier_for_width
 from voicetop.ui.widgets.breaches import BreachPanel
+from voicetop.ui.widgets.drill_table import TRACE_DERIVED_ASCII, TRACE_DERIVED_MARK
 from voicetop.ui.widgets.header import FleetHeader
 from voicetop.ui.widgets.sparks import StageSparks
 from voicetop.ui.widgets.telephony import TelephonyPanel
@@ -81,6 +82,10 @@ class FleetScreen(Screen):
 
     def _show_header(self) -> None:
         note = self.table.sort_note(self.app.palette.ascii)
+        frame = self.app.frame
+        if frame is not None and any_trace_derived(frame):
+            mark = TRACE_DERIVED_ASCII if self.app.palette.ascii else TRACE_DERIVED_MARK
+            note += f" · {mark} from traces"
         self.query_one(FleetHeader).show(self.app.frame, self.app.palette, self.app.paused, note)
 
     def selected_agent(self) -> str | None:

@@ -24,7 +24,10 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("t", "cycle colour theme"),
     ("g", "group by model → provider → prompt version → per agent (fleet, or the open agent)"),
     ("b", "baseline: each stat now vs the same window 1d/7d earlier (VOICETOP_BASELINE_OFFSETS)"),
-    ("v", "agent screen: sessions (needs a trace backend)"),
+    ("v", "agent screen: sessions full-screen (needs a trace backend)"),
+    ("Enter (drill)", "agent → its sessions → a session's turns → a turn's span waterfall"),
+    ("j / k", "waterfall: move down / up (arrows, PgUp/PgDn too); g / G top / bottom"),
+    ("space h l", "waterfall: toggle / fold / unfold the subtree under the cursor"),
     ("e", "export what is on screen: snapshot .json, .md report and .svg in the current directory"),
     ("m", "silence the alert under the breach panel's cursor in Alertmanager (needs --write)"),
     ("Tab", "move focus between the agent table and the breach panel"),
@@ -33,7 +36,9 @@ KEYS: tuple[tuple[str, str], ...] = (
 LEGEND = (
     "Severity: ● ok  ▲ warning  ✖ critical (ASCII: o ! X). Values past a threshold carry the glyph.\n"
     "Status ◌ pending (ASCII ~): a value is past its threshold now, but not yet for the rule's `for`.\n"
-    "Alerts from Prometheus/Alertmanager: ⚑ FIRING  … PENDING  ∅ SILENCED (ASCII: * ~ -), with their source."
+    "Alerts from Prometheus/Alertmanager: ⚑ FIRING  … PENDING  ∅ SILENCED (ASCII: * ~ -), with their source.\n"
+    "ᵗ (ASCII ~) after a latency: computed from recent turns' spans, because the metrics lack that stage.\n"
+    "Waterfall: ◆ on the critical path; the title names the stage that dominates the turn."
 )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from voicetop.domain.model import AgentStats, Frame, Severity
+from voicetop.domain.model import STAGES, AgentStats, Frame, Severity
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import Palette, fmt_number, unit_of
+from voicetop.ui.widgets.drill_table import TRACE_DERIVED_ASCII, TRACE_DERIVED_MARK
 from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
 
 #: Column key → (header label, stat key or special, importance tier).
@@ -95,8 +96,24 @@ def stat_cell(agent: AgentStats, key: str, thresholds: ThresholdSet, palette: Pa
         baseline = agent.scalar(f"{key}_baseline") if rule.baseline else None
         severity = rule.severity_of(value, baseline)
     text = fmt_number(value, unit_of(key), with_unit=False)
+    if value is not None and trace_derived(agent, key):
+        text += TRACE_DERIVED_ASCII if palette.ascii else TRACE_DERIVED_MARK
     marker = f" {palette.glyph(severity)}" if severity else "  "
     return _right(text + marker, palette.style(severity), value)
+
+
+def trace_derived(agent: AgentStats, key: str) -> bool:
+    """True when a stage stat (``stt_p90``…) comes from recent turns' spans, not metrics."""
+    stage, _, _ = key.rpartition("_")
+    stats = agent.stages.get(stage) if stage in STAGES else None
+    return stats is not None and stats.derived_from == "traces"
+
+
+def any_trace_derived(frame: Frame) -> bool:
+    """Whether any agent shows a trace-derived stage (the screen then shows the legend)."""
+    return any(
+        stats.derived_from == "traces" for agent in frame.agents for stats in agent.stages.values()
+    )
 
 
 def _right(text: str, style: str, sort_key) -> SortCell:

@@ -58,6 +58,12 @@ def insecure_backends(config: object) -> list[str]:
     return names
 
 
+def no_data(frame: Frame) -> bool:
+    """No agent data because a source failed: the fleet is unknown, not OK."""
+    failed = any(h.state is HealthState.ERROR for h in frame.health)
+    return failed and not frame.agents and not frame.breaches
+
+
 def header_text(
     frame: Frame | None, palette: Palette, *, paused: bool, width: int = 160, view_note: str = "",
     insecure: bool = False,
@@ -76,7 +82,10 @@ def header_text(
         text.append("  waiting for the first poll…")
         return text
     text.append(" ")
-    text.append_text(palette.badge(frame.worst))
+    if no_data(frame):
+        text.append("? NO DATA", style=f"bold {palette.warning}")
+    else:
+        text.append_text(palette.badge(frame.worst))
     badge, kind = window_badge(frame)
     text.append("  ")
     text.append(f" {badge} ", style="bold reverse" if kind != "live" else "bold")
