@@ -4,12 +4,16 @@ The poller calls :func:`enrich` after each good poll: it asks the source for
 the grouped stats, the offset baselines and the label values it supports
 (optional methods ``fetch_grouped``, ``fetch_offset``, ``fetch_label_values``)
 and adds them to the Frame.  Every extra is best effort: a failure leaves the
-Frame as it was and is reported as one extra health line.  No Textual here.
+Frame as it was and is reported as one extra health line.  Recent turns (from
+the trace source) give the group rows trace-derived stage values where the
+grouped metrics have none, grouped by the span attributes the profile names.
+No Textual here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 from voicetop.domain.compare import (
     DEFAULT_OFFSETS,
@@ -17,8 +21,9 @@ from voicetop.domain.compare import (
     build_grouping,
     change_markers,
     link_changes,
+    trace_stage_stats_by_group,
 )
-from voicetop.domain.model import Frame, HealthState, MetricsResult, SourceHealth
+from voicetop.domain.model import Frame, HealthState, MetricsResult, SourceHealth, Turn
 from voicetop.domain.thresholds import ThresholdSet
 
 
@@ -41,9 +46,18 @@ def group_labels(source: object) -> tuple[str, ...]:
 
 
 def enrich(
-    frame: Frame, source: object, result: MetricsResult, thresholds: ThresholdSet, view: CompareView
+    frame: Frame,
+    source: object,
+    result: MetricsResult,
+    thresholds: ThresholdSet,
+    view: CompareView,
+    turns: Sequence[Turn] | None = None,
 ) -> Frame:
-    """``frame`` with markers, grouping and baselines as ``view`` asks and ``source`` supports."""
+    """``frame`` with markers, grouping and baselines as ``view`` asks and ``source`` supports.
+
+    ``turns`` (recent turns, when a trace source gave them) fill the group rows'
+    missing stages with trace-derived percentiles (``derived_from="traces"``).
+    """
     problems: list[str] = []
     markers = frame.markers
     fetch_labels = getattr(source, "fetch_label_values", None)
@@ -57,7 +71,8 @@ def enrich(
     if view.group_by and fetch_grouped is not None:
         try:
             grouped = fetch_grouped(result.window, view.group_by)
-            grouping = build_grouping(view.group_by, grouped, result, thresholds)
+            derived = trace_stage_stats_by_group(turns, view.group_by) if turns else None
+            grouping = build_grouping(view.group_by, grouped, result, thresholds, derived)
             grouping = replace(grouping, breaches=link_changes(grouping.breaches, markers))
         except Exception as exc:
             problems.append(f"group by {view.group_by}: {_reason(exc)}")

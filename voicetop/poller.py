@@ -104,7 +104,7 @@ class Poller:
         self._thread: threading.Thread | None = None
         self._last_result: MetricsResult | None = None
         self._last_ok: float | None = None
-        self._trace_cache: tuple[Window, object, SourceHealth | None] | None = None
+        self._trace_cache: tuple[Window, object, object, SourceHealth | None] | None = None
         self._alertmanager_last: tuple[float, tuple] | None = None
         self.compare = CompareView()
         self.failures = 0
@@ -166,26 +166,35 @@ class Poller:
         state = HealthState.STALE if result.errors else HealthState.OK
         message = "; ".join(f"{k}: {v}" for k, v in sorted(result.errors.items()))
         health = SourceHealth(self.source.name, state, message, now, now)
-        derived, trace_health = self._trace_derived(result, now)
-        frame = self._frame(result, health, now, view, derived, trace_health)
         with self._lock:
             compare = self.compare
-        return enrich(frame, self.source, result, self.thresholds, compare)
+        derived, trace_health, turns = self._trace_derived(result, now, compare.group_by is not None)
+        frame = self._frame(result, health, now, view, derived, trace_health)
+        return enrich(frame, self.source, result, self.thresholds, compare, turns)
 
-    def _trace_derived(self, result: MetricsResult, now: float):
-        """Stage percentiles from recent turns for stages the metrics lack."""
+    def _trace_derived(self, result: MetricsResult, now: float, grouping: bool = False):
+        """Stage percentiles from recent turns for stages the metrics lack, the
+        trace source's health, and the turns themselves when a group-by wants them
+        (group rows take trace-derived stages where their metrics have none)."""
         missing = missing_stages(result)
-        if self.traces is None or not missing:
-            return None, None
+        if self.traces is None or not (missing or grouping):
+            return None, None, None
         window = result.window
         cached = self._trace_cache
-        if cached is not None and _close_enough(cached[0], window):
-            return cached[1], cached[2]
-        derived, health = self._fetch_trace_stats(window, missing, now)
-        self._trace_cache = (window, derived, health)
-        return derived, health
+        if cached is None or not _close_enough(cached[0], window):
+            cached = (window, *self._fetch_trace_stats(window, now))
+            self._trace_cache = cached
+        _, turns, by_agent, health = cached
+        derived = None
+        if by_agent is not None and missing:
+            derived = {
+                agent: {stage: stats for stage, stats in stages.items() if stage in missing}
+                for agent, stages in by_agent.items()
+            }
+        return derived, health, (turns if grouping else None)
 
-    def _fetch_trace_stats(self, window: Window, missing: set[str], now: float):
+    def _fetch_trace_stats(self, window: Window, now: float):
+        """Recent turns, their per-agent stage stats, and the trace source's health."""
         from voicetop.domain.turns import trace_stage_stats_by_agent
 
         assert self.traces is not None
@@ -193,12 +202,9 @@ class Poller:
             turns = self.traces.recent_turns(None, window.start, window.end, TRACE_TURN_LIMIT)
         except Exception as exc:  # SourceError or an adapter bug: metrics still show
             reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-            return None, SourceHealth(self.traces.name, HealthState.ERROR, reason, None, now)
-        derived = {
-            agent: {stage: stats for stage, stats in stages.items() if stage in missing}
-            for agent, stages in trace_stage_stats_by_agent(turns).items()
-        }
-        return derived, SourceHealth(self.traces.name, HealthState.OK, "", now, now)
+            return None, None, SourceHealth(self.traces.name, HealthState.ERROR, reason, None, now)
+        by_agent = trace_stage_stats_by_agent(turns)
+        return tuple(turns), by_agent, SourceHealth(self.traces.name, HealthState.OK, "", now, now)
 
     def _failed(self, reason: str, window: Window, now: float, view: ViewWindow) -> Frame:
         self.failures += 1

@@ -30,6 +30,8 @@ from voicetop.domain.model import (
     Grouping,
     MetricsResult,
     Series,
+    StageStats,
+    Turn,
 )
 from voicetop.domain.thresholds import ThresholdSet, evaluate
 
@@ -56,20 +58,45 @@ def split_group_key(key: str) -> tuple[str | None, str]:
     return (agent or None), value
 
 
+def trace_stage_stats_by_group(turns: Iterable[Turn], label: str) -> dict[str, dict[str, StageStats]]:
+    """Trace-derived stage percentiles per group, keyed like grouped metrics:
+    ``group_key(agent, value)`` per agent and ``group_key(None, value)`` fleet-wide.
+
+    A turn's value is ``turn.labels[label]`` (read from its span attributes by
+    the span profile); turns without it are left out.
+    """
+    from voicetop.domain.turns import trace_stage_stats
+
+    by_key: dict[str, list[Turn]] = {}
+    for turn in turns:
+        value = turn.labels.get(label)
+        if not value:
+            continue
+        by_key.setdefault(group_key(turn.agent_id, value), []).append(turn)
+        by_key.setdefault(group_key(None, value), []).append(turn)
+    found = {key: trace_stage_stats(items) for key, items in by_key.items()}
+    return {key: stages for key, stages in found.items() if stages}
+
+
 def build_grouping(
     label: str,
     grouped: MetricsResult,
     base: MetricsResult | None,
     thresholds: ThresholdSet,
+    derived: Mapping[str, Mapping[str, StageStats]] | None = None,
 ) -> Grouping:
     """Group rows with their breaches; rows without a label value are dropped.
 
     Drift rules compare each group with its agent's (or the fleet's) baseline
     from ``base``: a prompt version whose cost doubled breaches, its
-    predecessor does not.
+    predecessor does not.  ``derived`` (trace-derived stages per group key, see
+    :func:`trace_stage_stats_by_group`) fills the stages a group's metrics
+    lack; groups seen only in traces get a row too.
     """
+    derived = derived or {}
     keys = sorted(
-        {k for per_key in grouped.series.values() for k in per_key if k and split_group_key(k)[1]},
+        {k for per_key in grouped.series.values() for k in per_key if k and split_group_key(k)[1]}
+        | {k for k in derived if split_group_key(k)[1]},
         key=lambda k: (split_group_key(k)[0] is not None, split_group_key(k)[0] or "", split_group_key(k)[1]),
     )
     groups: list[GroupStats] = []
@@ -84,7 +111,8 @@ def build_grouping(
         name = f"{label}={value}"
         found_breaches = [replace(b, group=name) for b in evaluate(thresholds, series, agent_id)]
         breaches.extend(found_breaches)
-        groups.append(GroupStats(label, value, agent_id, agent_stats(agent_id, series, found_breaches)))
+        stats = agent_stats(agent_id, series, found_breaches, derived.get(key))
+        groups.append(GroupStats(label, value, agent_id, stats))
     breaches.sort(key=lambda b: (not b.active, -int(b.severity), -b.since))
     return Grouping(label, tuple(groups), tuple(breaches))
 

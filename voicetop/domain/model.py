@@ -338,6 +338,9 @@ class Turn:
     duration_ms: float = 0.0
     tools: tuple[ToolCall, ...] = ()
     room: str = ""
+    #: Group-by labels read from the turn's spans (``prompt_version``, ``model``…),
+    #: as the span profile's ``group_attributes`` name them.
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,18 @@ def _tools(turn: TurnSpans, profile: SpanProfile) -> tuple[ToolCall, ...]:
     return tuple(calls)
 
 
+def turn_labels(spans: Iterable[Span], profile: SpanProfile) -> dict[str, str]:
+    """Group-by label values (``prompt_version``, ``model``…) from ``spans``, in
+    order (the turn's own spans first, then its ancestors), as the profile names them."""
+    spans = list(spans)
+    labels = {}
+    for label, keys in profile.group_attributes.items():
+        value = _lookup(keys, spans)
+        if value is not None and not isinstance(value, (dict, list, tuple)):
+            labels[label] = str(value)
+    return labels
+
+
 def _turn(trace: Trace, index: _Index, spans: TurnSpans, ordinal: int, profile: SpanProfile) -> Turn:
     root = spans.root
     # Session and agent come from the turn's own spans only: ancestors (e.g. a
@@ -232,6 +244,7 @@ def _turn(trace: Trace, index: _Index, spans: TurnSpans, ordinal: int, profile: 
         duration_ms=root.duration_ms,
         tools=tools,
         room=str(room) if room is not None else "",
+        labels=turn_labels([*spans.members, *spans.ancestors], profile),
     )
 
 
@@ -358,6 +371,7 @@ __all__ = [
     "stage_values",
     "trace_stage_stats",
     "trace_stage_stats_by_agent",
+    "turn_labels",
     "turn_roots",
     "turn_spans",
     "turns_from_traces",

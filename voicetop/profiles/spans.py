@@ -67,6 +67,10 @@ class SpanProfile:
     span_stages: Mapping[str, str] = field(default_factory=dict)
     #: Span names whose presence identifies this profile (auto-detection).
     markers: tuple[str, ...] = ()
+    #: Group-by label → span attributes holding its value, first found wins
+    #: (``prompt_version`` → ``prompt.version``); read from a turn's spans and
+    #: its ancestors into ``Turn.labels``.
+    group_attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def stage_of_span(self, name: str) -> str | None:
         """The stage a span (by name) belongs to, for colouring; None if none."""
@@ -89,6 +93,7 @@ class SpanProfile:
             self.tool_name_attrs, self.tool_success_attrs, self.tool_error_attrs,
             self.interruption_attrs, self.session_attrs, self.agent_attrs,
             self.room_attrs, self.index_attrs, self.token_attrs,
+            *self.group_attributes.values(),
         ):
             keys.extend(group)
         return tuple(dict.fromkeys(keys))
@@ -111,6 +116,10 @@ def _attr(attr: str, *spans: str, unit: str = "ms") -> StageRule:
     return StageRule(spans=spans, attr=attr, scale=UNIT_SCALES[unit])
 
 
+#: Group-by labels every builtin profile reads from span attributes.
+_PROMPT_ATTRS = ("prompt.version", "prompt_version", "gen_ai.prompt.version")
+_PROVIDER_ATTRS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "provider")
+
 SEED = SpanProfile(
     name="seed",
     turn_roots=("voice_turn",),
@@ -132,6 +141,11 @@ SEED = SpanProfile(
     index_attrs=("turn.index",),
     token_attrs=("llm.prompt_tokens", "llm.completion_tokens"),
     markers=("voice_turn", "stt_processing", "llm_inference", "tts_synthesis"),
+    group_attributes={
+        "prompt_version": _PROMPT_ATTRS,
+        "model": ("llm.model", "gen_ai.request.model", "model"),
+        "provider": _PROVIDER_ATTRS,
+    },
 )
 
 LIVEKIT = SpanProfile(
@@ -160,6 +174,11 @@ LIVEKIT = SpanProfile(
     token_attrs=("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"),
     span_stages={"user_turn": "stt", "eou_detection": "eou", "tts_request": "tts"},
     markers=("agent_turn", "user_turn", "llm_node", "tts_node", "agent_session"),
+    group_attributes={
+        "prompt_version": (*_PROMPT_ATTRS, "lk.prompt_version"),
+        "model": ("gen_ai.request.model", "lk.llm.model", "model"),
+        "provider": (*_PROVIDER_ATTRS, "lk.llm.provider"),
+    },
 )
 
 PIPECAT = SpanProfile(
@@ -177,6 +196,11 @@ PIPECAT = SpanProfile(
     index_attrs=("turn.number",),
     token_attrs=("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"),
     markers=("turn", "conversation", "stt", "llm", "tts"),
+    group_attributes={
+        "prompt_version": _PROMPT_ATTRS,
+        "model": ("gen_ai.request.model", "model"),
+        "provider": _PROVIDER_ATTRS,
+    },
 )
 
 BUILTIN_PROFILES: Mapping[str, SpanProfile] = {p.name: p for p in (SEED, LIVEKIT, PIPECAT)}
@@ -213,9 +237,9 @@ def detect_profile(
 
 _TUPLE_FIELDS = {
     f.name for f in fields(SpanProfile)
-    if f.name not in ("name", "stages", "span_stages")
+    if f.name not in ("name", "stages", "span_stages", "group_attributes")
 }
-_PROFILE_KEYS = _TUPLE_FIELDS | {"name", "extends", "stages", "span_stages"}
+_PROFILE_KEYS = _TUPLE_FIELDS | {"name", "extends", "stages", "span_stages", "group_attributes"}
 _RULE_KEYS = {"span", "spans", "attr", "unit", "scale", "combine"}
 _COMBINES = ("first", "sum", "max")
 
@@ -294,6 +318,14 @@ def profile_from_mapping(
                     f"{where}: key 'span_stages.{span_name}': expected one of: {', '.join(SPAN_STAGES)}"
                 )
         changes["span_stages"] = {**base.span_stages, **table}
+    if "group_attributes" in data:
+        table = data["group_attributes"]
+        if not isinstance(table, dict):
+            raise ProfileError(f"{where}: key 'group_attributes': expected a table of label = attribute(s)")
+        changes["group_attributes"] = {
+            **base.group_attributes,
+            **{label: _strings(attrs, f"group_attributes.{label}", where) for label, attrs in table.items()},
+        }
     return replace(base, **changes)
 
 
@@ -314,7 +346,10 @@ def profile_from_toml(text: str, where: str = "<profile>") -> SpanProfile:
             if shared in data and shared not in table:
                 table[shared] = data[shared]
     else:
-        table = {k: v for k, v in data.items() if not isinstance(v, dict) or k in ("stages", "span_stages")}
+        table = {
+            k: v for k, v in data.items()
+            if not isinstance(v, dict) or k in ("stages", "span_stages", "group_attributes")
+        }
     return profile_from_mapping(table, where)
 
 

@@ -301,6 +301,7 @@ class Simulator:
                 spec.agent_id, session.session_id, session.room, session.done, t - span_ms / 1000.0,
                 stt, eou, ttft, llm, tts, e2e, tool, tool_ms, tool_outcome, prompt, completion,
                 characters, spec.model, spec.stt_provider, spec.tts_provider, interrupted, error,
+                prompt_version=self.versions.version(spec.agent_id, t),
             ))
         session.done += 1
         if session.done < session.turns and not (interrupted and random_() < 0.1):

@@ -22,6 +22,8 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import Status, StatusCode
 
 from voicetop.domain.model import Span, Trace, Turn
+from voicetop.domain.turns import turn_labels
+from voicetop.profiles.spans import SEED
 
 ROOT_SPAN = "voice_turn"
 INSTRUMENTATION = "voicetop.demo"
@@ -53,6 +55,7 @@ class TurnRecord:
     tts_provider: str
     interrupted: bool
     error: str | None
+    prompt_version: str = ""
 
 
 class SeededIdGenerator(IdGenerator):
@@ -121,6 +124,7 @@ def turn_from_trace(root: Span, spans: Iterable[Span]) -> Turn:
         tokens=tokens,
         tool_calls=tool_calls,
         tool_errors=tool_errors,
+        labels=turn_labels([root, *spans], SEED),
     )
 
 
@@ -210,7 +214,7 @@ class TurnTracer:
             "session.id": r.session_id, "agent.id": r.agent_id, "room": r.room,
             "turn.index": r.index, "turn.interrupted": r.interrupted,
             "llm.ttft_ms": round(r.ttft_ms, 1), "eou.delay_ms": round(r.eou_ms, 1),
-            "llm.model": r.model,
+            "llm.model": r.model, "prompt.version": r.prompt_version,
         })
         context = otel_trace.set_span_in_context(root)
 
