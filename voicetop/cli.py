@@ -29,6 +29,7 @@ def _add_source_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--at", metavar="TIME", help="view the window ending at TIME (RFC 3339, Unix, -30m, now)")
     group.add_argument("--window", metavar="DUR", help="window length (default 15m)")
     group.add_argument("--step", metavar="DUR", help="evaluation step (default 15s)")
+    group.add_argument("--baseline", metavar="DUR,DUR", help="baseline offsets for b (e.g. 1d,7d; default 1d,7d)")
     group.add_argument("--demo", action="store_true", help="use the embedded synthetic fleet")
     group.add_argument("--demo-seed", type=int, default=7, metavar="N", help="demo random seed (default 7)")
     group.add_argument("--demo-speed", type=float, default=1.0, metavar="X", help="demo clock speed factor (default 1)")

@@ -54,6 +54,8 @@ class Context:
     profile: str = "seed"
     write: bool = False
     thresholds: ThresholdSet = field(default_factory=ThresholdSet)
+    #: Baseline offsets in seconds for ``b`` (issue #9); None: the source's default.
+    baseline_offsets: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,19 @@ class _Reader:
         except (ValueError, TypeError) as exc:
             raise self.fail(key, str(exc)) from None
 
+    def offsets(self, value: Any, key: str) -> tuple[float, ...]:
+        """``["1d", "7d"]`` (or ``"1d,7d"``) → positive offsets in seconds."""
+        from voicetop.domain.compare import parse_offsets
+
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ",".join(value)
+        if not isinstance(value, str):
+            raise self.fail(key, 'expected a list of durations, e.g. ["1d", "7d"]')
+        try:
+            return parse_offsets(value)
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+
     def number(self, value: Any, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(key, "expected a number")
@@ -143,10 +158,11 @@ _CONNECTION_KEYS = {
 }
 _CONTEXT_KEYS = {
     "prometheus", "traces", "traces_kind", "alertmanager", "profile", "write", "thresholds",
+    "baseline_offsets",
 }
 _TOP_KEYS = {
     "current_context", "refresh", "window", "step", "theme", "low_bandwidth", "thresholds",
-    "contexts",
+    "contexts", "baseline_offsets",
 }
 _RULE_KEYS = {"warning", "critical", "for"}
 
@@ -227,11 +243,13 @@ def _checked_rule(reader, thresholds: ThresholdSet, key, value, prefix, agent_id
     return _rule_fields(reader, rule, value, name)
 
 
-def _context(reader: _Reader, name: str, value: Any, thresholds: ThresholdSet) -> Context:
+def _context(
+    reader: _Reader, name: str, value: Any, thresholds: ThresholdSet, offsets: tuple[float, ...] | None = None
+) -> Context:
     prefix = f"contexts.{name}"
     data = reader.table(value, prefix)
     reader.check_keys(data, _CONTEXT_KEYS, prefix)
-    kwargs: dict[str, Any] = {"name": name, "thresholds": thresholds}
+    kwargs: dict[str, Any] = {"name": name, "thresholds": thresholds, "baseline_offsets": offsets}
     for key, raw in data.items():
         item = f"{prefix}.{key}"
         if key in ("prometheus", "traces", "alertmanager"):
@@ -245,6 +263,8 @@ def _context(reader: _Reader, name: str, value: Any, thresholds: ThresholdSet) -
             kwargs[key] = reader.boolean(raw, item)
         elif key == "thresholds":
             kwargs[key] = _thresholds(reader, thresholds, raw, item)
+        elif key == "baseline_offsets":
+            kwargs[key] = reader.offsets(raw, item)
         else:
             kwargs[key] = reader.string(raw, item)
     return Context(**kwargs)
@@ -261,8 +281,9 @@ def parse_config(text: str, path: Path, context_name: str | None = None) -> Conf
     thresholds = ThresholdSet()
     if "thresholds" in data:
         thresholds = _thresholds(reader, thresholds, data["thresholds"], "thresholds")
+    offsets = reader.offsets(data["baseline_offsets"], "baseline_offsets") if "baseline_offsets" in data else None
     contexts = {
-        name: _context(reader, name, value, thresholds)
+        name: _context(reader, name, value, thresholds, offsets)
         for name, value in reader.table(data.get("contexts", {}), "contexts").items()
     }
     chosen = context_name or data.get("current_context")
@@ -275,7 +296,7 @@ def parse_config(text: str, path: Path, context_name: str | None = None) -> Conf
     elif contexts:
         context = next(iter(contexts.values()))
     else:
-        context = Context("default", thresholds=thresholds)
+        context = Context("default", thresholds=thresholds, baseline_offsets=offsets)
     kwargs: dict[str, Any] = {}
     for key in ("refresh", "window", "step"):
         if key in data:
@@ -330,6 +351,13 @@ def apply_env(config: Config, env: Mapping[str, str]) -> Config:
     if env.get("VOICETOP_LOW_BANDWIDTH", "").lower() in ("1", "true", "yes", "on"):
         changes["low_bandwidth"] = True
     context = config.context
+    if env.get("VOICETOP_BASELINE_OFFSETS", "").strip():
+        from voicetop.domain.compare import parse_offsets
+
+        try:
+            context = replace(context, baseline_offsets=parse_offsets(env["VOICETOP_BASELINE_OFFSETS"]))
+        except ValueError as exc:
+            raise ConfigError(f"environment: VOICETOP_BASELINE_OFFSETS: {exc}") from None
     if env.get("VOICETOP_PROMETHEUS_URL"):
         context = replace(context, prometheus=_with_url(context.prometheus, env["VOICETOP_PROMETHEUS_URL"]))
     if env.get("VOICETOP_TRACES_URL"):

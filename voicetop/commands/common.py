@@ -47,6 +47,13 @@ def effective_config(args: argparse.Namespace) -> Config:
         ctx_changes["profile"] = args.profile
     if getattr(args, "write", False):
         ctx_changes["write"] = True
+    if getattr(args, "baseline", None):
+        from voicetop.domain.compare import parse_offsets
+
+        try:
+            ctx_changes["baseline_offsets"] = parse_offsets(args.baseline)
+        except ValueError as exc:
+            raise UsageError(f"--baseline: {exc}") from None
     for name in ("prometheus", "traces", "alertmanager"):
         conn = ctx_changes.get(name, getattr(context, name))
         if conn is not None:

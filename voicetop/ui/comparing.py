@@ -4,8 +4,10 @@
 prompt version, …) and back to per-agent rows; ``b`` toggles the baseline
 comparison.  The scope is the agent whose detail screen is open, else the
 fleet (its highlighted agent for the baseline table).  Baseline offsets come
-from ``VOICETOP_BASELINE_OFFSETS`` (e.g. ``1d,7d`` or ``30m``), else the
-source's own default (the demo keeps two hours: 20 m), else 1 d and 7 d.
+from the effective config (``--baseline 1d,7d`` over ``VOICETOP_BASELINE_OFFSETS``
+over the context's and the file's ``baseline_offsets``), else the environment
+variable (configs not built by ``load_config``), else the source's own default
+(the demo keeps two hours: 20 m), else 1 d and 7 d.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from voicetop.domain.compare import DEFAULT_OFFSETS, parse_offsets
 OFFSETS_ENV = "VOICETOP_BASELINE_OFFSETS"
 
 
-def baseline_offsets(source: object, env: dict | None = None) -> tuple[float, ...]:
-    """Offsets from the environment, the source's default, or 1 d and 7 d."""
+def baseline_offsets(source: object, env: dict | None = None, config: object = None) -> tuple[float, ...]:
+    """Offsets from the config, the environment, the source's default, or 1 d and 7 d."""
+    context = getattr(config, "context", None)
+    configured = getattr(context, "baseline_offsets", None)
+    if configured:
+        return tuple(configured)
     text = (env if env is not None else os.environ).get(OFFSETS_ENV, "").strip()
     if text:
         try:
@@ -81,7 +87,9 @@ def _apply(app, view: CompareView) -> None:
 
 
 def current_view(app) -> CompareView:
-    return getattr(app, "compare_view", None) or replace(CompareView(), offsets=baseline_offsets(app.metrics))
+    return getattr(app, "compare_view", None) or replace(
+        CompareView(), offsets=baseline_offsets(app.metrics, config=getattr(app, "config", None))
+    )
 
 
 def cycle_group(app) -> None:

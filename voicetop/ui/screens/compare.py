@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static
 from voicetop.domain.compare import offset_label
 from voicetop.domain.model import Frame
 from voicetop.domain.text import safe_text
+from voicetop.ui.widgets.drill_table import TRACE_DERIVED_ASCII, TRACE_DERIVED_LEGEND, TRACE_DERIVED_MARK
 from voicetop.ui.widgets.compare_tables import BaselineTable, ChangesPanel, GroupTable, changes_text, drift_sparks
 
 
@@ -80,11 +81,15 @@ class CompareScreen(Screen):
             table.show((), self.app.thresholds, self.app.palette, False)
             return
         groups = frame.grouping.for_agent(self.agent_id)
-        heading.update(Text(
+        heading_text = Text(
             f"By {safe_text(group_by, 30)}: {len(groups)} group(s)" if groups
             else f"No series of this scope carries the label {safe_text(group_by, 30)}",
             style="bold" if groups else "dim",
-        ))
+        )
+        if any(s.derived_from == "traces" for g in groups for s in g.stats.stages.values()):
+            mark = TRACE_DERIVED_ASCII if self.app.palette.ascii else TRACE_DERIVED_MARK
+            heading_text.append(f"  {mark} {TRACE_DERIVED_LEGEND}", style="dim")
+        heading.update(heading_text)
         table.show(groups, self.app.thresholds, self.app.palette, with_agent=False)
 
     def _show_baselines(self, frame: Frame, on: bool) -> None:
