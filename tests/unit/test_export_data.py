@@ -76,7 +76,31 @@ def metrics_result() -> MetricsResult:
         None: Series(stamps, tuple(19.0 for _ in range(n))),
     }
     series["capacity"] = {None: Series(stamps, tuple(0.38 for _ in range(n)))}
-    return MetricsResult(window=WINDOW, series=series)
+    return MetricsResult(window=WINDOW, series=series, telephony=telephony_series(stamps))
+
+
+def telephony_series(stamps) -> dict[str, dict[str | None, Series]]:
+    """LiveKit nodes nd-a (healthy) and nd-b (incoming loss 2.5 % for the last 5 minutes:
+    a per-node warning; the fleet stays under 1 %); no SIP service."""
+    n = len(stamps)
+
+    def flat(value: float) -> Series:
+        return Series(stamps, tuple(value for _ in range(n)))
+
+    bad = lambda good, worse: Series(stamps, tuple(worse if i >= 40 else good for i in range(n)))  # noqa: E731
+    per_node = {
+        "rooms": (flat(40.0), flat(20.0), flat(60.0)),
+        "participants": (flat(80.0), flat(40.0), flat(120.0)),
+        "join_success_rate": (flat(1.0), flat(0.995), flat(0.998)),
+        "packet_loss_in": (flat(0.002), bad(0.002, 0.025), bad(0.002, 0.0097)),
+        "packet_loss_out": (flat(0.001), flat(0.001), flat(0.001)),
+        "jitter_p95": (flat(8.0), bad(9.0, 24.0), bad(9.0, 19.0)),
+        "rtt_p95": (flat(90.0), flat(120.0), flat(110.0)),
+        "quality_poor": (flat(0.0), flat(0.01), flat(0.004)),
+        "quality_lost": (flat(0.0), flat(0.0), flat(0.0)),
+        "quality_score_p50": (flat(4.4), flat(4.2), flat(4.35)),
+    }
+    return {key: {"nd-a": a, "nd-b": b, None: fleet} for key, (a, b, fleet) in per_node.items()}
 
 
 def frame(thresholds: ThresholdSet | None = None):

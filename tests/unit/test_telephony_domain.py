@@ -94,10 +94,18 @@ def test_breaches_warning_and_critical_with_the_worst_node_in_the_hint():
     series = healthy(packet_loss_in=step(0.002, 0.035, 300.0), join_success_rate=step(0.998, 0.97, 450.0))
     series["packet_loss_in"]["node-b"] = step(0.002, 0.09, 300.0)
     stats = build_telephony(series)
-    found = {(b.key, b.severity): b for b in telephony_breaches(stats, ThresholdSet())}
+    every = telephony_breaches(stats, ThresholdSet())
+    found = {(b.key, b.severity): b for b in every if not b.node}
     assert set(found) == {
         ("packet_loss", Severity.WARNING), ("packet_loss", Severity.CRITICAL), ("join_success_rate", Severity.WARNING),
     }
+    # the bad node has its own rows (node-a stays healthy), from its own series with the same `for`
+    per_node = {(b.key, b.severity, b.node): b for b in every if b.node}
+    assert set(per_node) == {("packet_loss", Severity.WARNING, "node-b"), ("packet_loss", Severity.CRITICAL, "node-b")}
+    node_b = per_node[("packet_loss", Severity.CRITICAL, "node-b")]
+    assert node_b.agent_id is None and node_b.scope == "node node-b" and node_b.since == 300.0 and node_b.active
+    assert node_b.value == pytest.approx(0.09) and node_b.peak == pytest.approx(0.09) and node_b.threshold == 0.03
+    assert node_b.hint.startswith("node node-b · poor media quality → check 1. network path")
     loss = found[("packet_loss", Severity.CRITICAL)]
     assert loss.agent_id is None and loss.since == 300.0 and loss.active
     assert loss.value == pytest.approx(0.035) and loss.threshold == 0.03
@@ -176,3 +184,15 @@ def test_build_frame_carries_telephony_and_correlates_agent_breaches():
     plain = build_frame(MetricsResult(window=WINDOW, series=agent_series), ThresholdSet(), [], created_at=900.0)
     assert plain.telephony is None
     assert next(b for b in plain.breaches if b.key == "wer").hint.startswith("poor transcription")
+
+
+def test_a_node_breach_needs_its_own_run_to_last_for():
+    """Per-node breaches follow DESIGN.md §4: a 4-minute blip on one node is not a breach, 6 minutes is."""
+    series = healthy()
+    series["jitter_p95"]["node-a"] = Series(STAMPS, tuple(60.0 if 300 <= t < 540 else 8.0 for t in STAMPS))
+    series["jitter_p95"]["node-b"] = Series(STAMPS, tuple(45.0 if 300 <= t <= 660 else 8.0 for t in STAMPS))
+    breaches = telephony_breaches(build_telephony(series), ThresholdSet())
+    assert [(b.key, b.severity, b.node, b.since, b.until) for b in breaches] == [
+        ("jitter_p95", Severity.WARNING, "node-b", 300.0, 660.0),
+    ]
+    assert not breaches[0].active and breaches[0].scope == "node node-b"

@@ -208,7 +208,8 @@ class Breach:
     """A maximal run of steps where a threshold condition held (DESIGN.md §4).
 
     ``group`` names a group-by row (``prompt_version=v2.4.0``); ``change`` is
-    the label change that preceded the breach, when one did.
+    the label change that preceded the breach, when one did; ``node`` names
+    the LiveKit node of a per-node telephony breach.
     """
 
     key: str
@@ -222,10 +223,18 @@ class Breach:
     hint: str = ""
     group: str = ""
     change: ChangeMarker | None = None
+    node: str = ""  # a telephony breach of one media/SIP node (issue #10); "" = fleet or agent
 
     @property
     def active(self) -> bool:
         return self.until is None
+
+    @property
+    def scope(self) -> str:
+        """Who breached, for display: ``node <id>``, the agent id, or ``fleet``."""
+        if self.node:
+            return f"node {self.node}"
+        return self.agent_id or "fleet"
 
     def duration(self, now: float) -> float:
         return (self.until if self.until is not None else now) - self.since

@@ -202,14 +202,13 @@ def _end(stats: TelephonyStats) -> float:
 
 
 def telephony_breaches(stats: TelephonyStats, thresholds: ThresholdSet) -> list[Breach]:
-    """Fleet-wide breaches of the telephony thresholds; the hint names the worst node."""
+    """Breaches of the telephony thresholds: fleet-wide (the hint names the worst
+    node) and, from each node's own series with the same ``for``, per node."""
     found: list[Breach] = []
     end = _end(stats)
     for rule in thresholds.telephony.values():
         series = stats.fleet.series.get(rule.key)
-        if series is None:
-            continue
-        for breach in evaluate_rule(rule, series, None):
+        for breach in evaluate_rule(rule, series, None) if series is not None else ():
             until = end if breach.until is None else breach.until
             worst = stats.worst_node(rule.key, breach.since, until, rule.direction)
             if worst is not None and len(stats.nodes) > 1:
@@ -217,6 +216,20 @@ def telephony_breaches(stats: TelephonyStats, thresholds: ThresholdSet) -> list[
                 where = f"worst node {safe_text(node, 40)} {fmt_value(value, rule.unit)}"
                 breach = replace(breach, hint=f"{where} · {breach.hint}" if breach.hint else where)
             found.append(breach)
+        found.extend(node_breaches(stats, rule))
+    return found
+
+
+def node_breaches(stats: TelephonyStats, rule) -> list[Breach]:
+    """Breaches of one telephony rule on each node's own series (``Breach.node`` set)."""
+    found: list[Breach] = []
+    for node in stats.nodes:
+        series = node.series.get(rule.key)
+        if node.node_id is None or series is None:
+            continue
+        for breach in evaluate_rule(rule, series, None):
+            where = f"node {safe_text(node.node_id, 40)}"
+            found.append(replace(breach, node=node.node_id, hint=f"{where} · {breach.hint}" if breach.hint else where))
     return found
 
 
@@ -319,6 +332,7 @@ def with_telephony(
 
 __all__ = [
     "DERIVED", "MEDIA_SUSPECTS", "MediaVerdict", "NodeTelephony", "PANELS", "SOURCE_KEYS", "STATS",
-    "TelephonyStats", "build_telephony", "correlate", "fmt_value", "media_verdict", "telephony_breaches",
+    "TelephonyStats", "build_telephony", "correlate", "fmt_value", "media_verdict", "node_breaches",
+    "telephony_breaches",
     "with_telephony",
 ]

@@ -32,6 +32,7 @@ from voicetop.domain.model import (
     Turn,
     Window,
 )
+from voicetop.domain.telephony import TelephonyStats, build_telephony
 from voicetop.domain.thresholds import Hint, ThresholdRule, ThresholdSet
 from voicetop.export.document import (
     SCHEMA,
@@ -175,6 +176,7 @@ def _breach(value: Any, where: str) -> Breach:
         hint=_str(doc.get("hint", ""), f"{where}.hint"),
         group=_str(doc.get("group", ""), f"{where}.group"),
         change=_marker(doc["change"], f"{where}.change") if doc.get("change") is not None else None,
+        node=_str(doc.get("node", ""), f"{where}.node"),
     )
 
 
@@ -253,7 +255,30 @@ def _thresholds(value: Any, where: str) -> ThresholdSet:
         agent: {k: _rule(k, v, f"{where}.agents.{agent}.{k}") for k, v in _obj(rules_doc, where).items()}
         for agent, rules_doc in _obj(doc.get("agents", {}), where).items()
     }
-    return ThresholdSet(rules or ThresholdSet().rules, per_agent)
+    defaults = ThresholdSet()
+    telephony = {
+        k: _rule(k, v, f"{where}.telephony.{k}") for k, v in _obj(doc.get("telephony", {}), where).items()
+    }
+    return ThresholdSet(rules or defaults.rules, per_agent, {**defaults.telephony, **telephony})
+
+
+def _telephony(value: Any, where: str) -> TelephonyStats | None:
+    """The telephony section: source series per stat and node (derived ones are recomputed)."""
+    if value is None:
+        return None
+    doc = _obj(value, where)
+    series: dict[str, dict[str | None, Series]] = {}
+
+    def add(node: str | None, part: Any, at: str) -> None:
+        for key, item in _obj(_obj(part, at).get("series", {}), f"{at}.series").items():
+            series.setdefault(str(key), {})[node] = _series(item, f"{at}.series.{key}")
+
+    add(None, doc.get("fleet", {}), f"{where}.fleet")
+    for i, node_doc in enumerate(_list(doc.get("nodes"), f"{where}.nodes")):
+        at = f"{where}.nodes[{i}]"
+        add(_str(_need(_obj(node_doc, at), "node_id", at), f"{at}.node_id"), node_doc, at)
+    errors = {str(k): _str(v, f"{where}.errors.{k}") for k, v in _obj(doc.get("errors", {}), f"{where}.errors").items()}
+    return build_telephony(series, errors)
 
 
 def _attributes(value: Any, where: str) -> dict[str, object]:
@@ -382,6 +407,7 @@ def parse_document(doc: Any) -> Snapshot:
             recent_turns=tuple(t for t, _ in _items(doc, "recent_turns", "", _turn)),
             sessions=_items(doc, "sessions", "", _session),
             redacted=bool(doc.get("redacted", True)),
+            telephony=_telephony(doc.get("telephony"), "telephony"),
         )
     except _Invalid as exc:
         raise SnapshotError(f"not a valid {SCHEMA} file: {exc}") from None

@@ -18,6 +18,7 @@ from voicetop.domain.model import (
     Turn,
     Window,
 )
+from voicetop.domain.telephony import TelephonyStats
 from voicetop.domain.thresholds import ThresholdSet
 
 SCHEMA = "voicetop.snapshot/1"
@@ -54,6 +55,7 @@ class Snapshot:
     sessions: tuple[Session, ...] = ()
     redacted: bool = True
     schema: str = SCHEMA
+    telephony: TelephonyStats | None = None  # LiveKit server/SIP series (issue #10)
 
     def frame(self) -> Frame:
         """The stored Frame, as it was on screen (mode unchanged)."""
@@ -67,6 +69,7 @@ class Snapshot:
             health=self.health,
             alerts=self.alerts,
             context=self.context,
+            telephony=self.telephony,
         )
 
     def metrics_result(self) -> MetricsResult:
@@ -75,7 +78,16 @@ class Snapshot:
         for stats in (self.fleet, *self.agents):
             for key, values in stats.series.items():
                 series.setdefault(key, {})[stats.agent_id] = values
-        return MetricsResult(window=self.window, series=series)
+        return MetricsResult(window=self.window, series=series, telephony=self.telephony_series())
+
+    def telephony_series(self) -> dict[str, dict[str | None, Series]]:
+        """The stored telephony series per stat and node (None = fleet), derived ones included."""
+        series: dict[str, dict[str | None, Series]] = {}
+        if self.telephony is not None:
+            for part in (self.telephony.fleet, *self.telephony.nodes):
+                for key, values in part.series.items():
+                    series.setdefault(key, {})[part.node_id] = values
+        return series
 
     def all_turns(self) -> tuple[Turn, ...]:
         """Slowest and recent turns, each once (slowest first), by trace id."""

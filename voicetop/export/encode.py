@@ -25,6 +25,7 @@ from voicetop.domain.model import (
     Trace,
     Turn,
 )
+from voicetop.domain.telephony import DERIVED, TelephonyStats
 from voicetop.domain.thresholds import ThresholdRule, ThresholdSet
 from voicetop.export.document import SCHEMA
 from voicetop.export.timefmt import to_rfc3339
@@ -94,6 +95,7 @@ def breach_doc(breach: Breach) -> dict:
         "hint": breach.hint,
         **({"group": breach.group} if breach.group else {}),
         **({"change": marker_doc(breach.change)} if breach.change is not None else {}),
+        **({"node": breach.node} if breach.node else {}),
     }
 
 
@@ -150,6 +152,37 @@ def thresholds_doc(thresholds: ThresholdSet) -> dict:
             agent: {key: rule_doc(rule) for key, rule in rules.items()}
             for agent, rules in thresholds.per_agent.items()
         },
+        "telephony": {key: rule_doc(rule) for key, rule in thresholds.telephony.items()},
+    }
+
+
+def telephony_doc(stats: TelephonyStats, history: MetricsResult | None = None) -> dict:
+    """The telephony section (issue #10): latest values and source series, fleet and per node.
+
+    Derived stats (``packet_loss``, ``poor_quality_share``) appear in ``values``
+    only; replay recomputes their series.  ``history`` (a longer range) replaces
+    the frame's series like the agents' ones.
+    """
+    stored: dict[str | None, dict[str, Series]] = {
+        part.node_id: {k: v for k, v in part.series.items() if k not in DERIVED}
+        for part in (stats.fleet, *stats.nodes)
+    }
+    if history is not None and history.telephony:
+        longer: dict[str | None, dict[str, Series]] = {}
+        for key, per_node in history.telephony.items():
+            for node, values in per_node.items():
+                longer.setdefault(node, {})[key] = values
+        stored = {node: {**series, **longer.get(node, {})} for node, series in stored.items()}
+
+    def part_doc(node: str | None) -> dict:
+        part = stats.fleet if node is None else stats.node(node)
+        values = {key: number(part.value(key)) for key in sorted(part.series)} if part is not None else {}
+        return {"values": values, "series": {k: series_doc(v) for k, v in sorted(stored.get(node, {}).items())}}
+
+    return {
+        "fleet": part_doc(None),
+        "nodes": [{"node_id": n.node_id, **part_doc(n.node_id)} for n in stats.nodes if n.node_id is not None],
+        "errors": dict(stats.errors),
     }
 
 
@@ -265,6 +298,7 @@ def build_document(
         "thresholds": thresholds_doc(thresholds),
         "fleet": agent(frame.fleet),
         "agents": [agent(a) for a in frame.agents],
+        **({"telephony": telephony_doc(frame.telephony, history)} if frame.telephony is not None else {}),
         "breaches": [breach_doc(b) for b in frame.breaches],
         "markers": [marker_doc(m) for m in frame.markers],
         "alerts": [alert_doc(a) for a in frame.alerts],

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import re
 
-from voicetop.domain.model import STAGE_LABELS, STAGES, AgentStats, Breach, Severity, Turn
+from voicetop.domain.model import STAGE_LABELS, STAGES, AgentStats, Breach, Series, Severity, Turn
+from voicetop.domain.telephony import STATS as TELEPHONY_STATS
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdRule
 from voicetop.domain.timeparse import format_duration
@@ -55,6 +56,11 @@ def _ms(value: float | None) -> str:
 
 def _agent_name(agent_id: str | None) -> str:
     return "fleet" if agent_id is None else md(agent_id, 60)
+
+
+def _scope(breach: Breach) -> str:
+    """The breach's agent, ``fleet`` or ``node <id>`` (per-node telephony breaches)."""
+    return md(breach.scope, 60)
 
 
 def _severity(severity: Severity) -> str:
@@ -109,7 +115,7 @@ def _summary(snapshot: Snapshot) -> list[str]:
     crit = sum(1 for b in active if b.severity is Severity.CRITICAL)
     warn = sum(1 for b in active if b.severity is Severity.WARNING)
     worst = max((b.severity for b in active), default=Severity.OK)
-    breaching = sorted({b.agent_id or "fleet" for b in snapshot.breaches})
+    breaching = sorted({b.scope for b in snapshot.breaches})
     fleet = snapshot.fleet
     lines = [
         "## Fleet summary",
@@ -148,7 +154,7 @@ def _breach_table(snapshot: Snapshot) -> list[str]:
         until = to_rfc3339(b.until) if b.until is not None else "ongoing"
         duration = format_duration(b.duration(snapshot.window.end))
         lines.append(
-            f"| {code(b.key)} | {_agent_name(b.agent_id)} | {_severity(b.severity)} | "
+            f"| {code(b.key)} | {_scope(b)} | {_severity(b.severity)} | "
             f"{fmt_value(b.value, unit)} {op} {fmt_value(b.threshold, unit)} | "
             f"{to_rfc3339(b.since)} | {until} | {duration} |"
         )
@@ -177,10 +183,10 @@ def _stage_table(snapshot: Snapshot) -> list[str]:
 
 
 def _distinct(breaches: tuple[Breach, ...]) -> list[Breach]:
-    """One breach per (agent, key), the worst first."""
-    chosen: dict[tuple[str | None, str], Breach] = {}
+    """One breach per (agent or node, key), the worst first."""
+    chosen: dict[tuple[str | None, str, str], Breach] = {}
     for b in sorted(breaches, key=lambda b: (-int(b.severity), not b.active, -b.since)):
-        chosen.setdefault((b.agent_id, b.key), b)
+        chosen.setdefault((b.agent_id, b.node, b.key), b)
     return list(chosen.values())
 
 
@@ -197,22 +203,64 @@ def _charts(snapshot: Snapshot) -> list[str]:
         if drawn >= MAX_CHARTS:
             lines.append(f"({len(_distinct(snapshot.breaches)) - drawn} more breaching stats not charted.)")
             break
-        stats = _agent(snapshot, b.agent_id)
-        series = stats.series.get(b.key) if stats is not None else None
+        series = _breach_series(snapshot, b)
         rule = _rule(snapshot, b)
         if series is None or rule is None:
             continue
         limits: tuple[tuple[str, float], ...] = ()
         if not rule.baseline:
             limits = (("warning", rule.warning), ("critical", rule.critical))
-        title = f"{'fleet' if b.agent_id is None else b.agent_id} · {rule.label or b.key} [{rule.unit}]"
+        title = f"{b.scope} · {rule.label or b.key} [{rule.unit}]"
         chart = line_chart(series, end=snapshot.window.end, title=title, limits=limits)
         if not chart:
             continue
-        lines += [f"### {_agent_name(b.agent_id)} — {code(b.key)}", "", "```text", chart, "```", ""]
+        lines += [f"### {_scope(b)} — {code(b.key)}", "", "```text", chart, "```", ""]
         drawn += 1
     if drawn == 0:
         lines.append("No breaching stat to chart.")
+    return lines
+
+
+def _breach_series(snapshot: Snapshot, breach: Breach) -> Series | None:
+    """The series a breach was found on: an agent's, the fleet's or a node's telephony one."""
+    telephony = snapshot.telephony
+    if telephony is not None and breach.key in TELEPHONY_STATS:
+        part = telephony.fleet if not breach.node else telephony.node(breach.node)
+        return None if part is None else part.series.get(breach.key)
+    stats = _agent(snapshot, breach.agent_id)
+    return stats.series.get(breach.key) if stats is not None else None
+
+
+#: Telephony report columns: (header, stat keys joined with " / ").
+TELEPHONY_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("rooms", ("rooms",)), ("participants", ("participants",)), ("join success", ("join_success_rate",)),
+    ("loss in / out", ("packet_loss_in", "packet_loss_out")), ("jitter p95", ("jitter_p95",)),
+    ("RTT p95", ("rtt_p95",)), ("poor / lost quality", ("poor_quality_share",)),
+    ("quality score p50", ("quality_score_p50",)), ("SIP calls", ("sip_calls_active",)),
+    ("SIP invite errors", ("sip_invite_error_rate",)),
+)
+
+
+def _telephony(snapshot: Snapshot) -> list[str]:
+    """Latest LiveKit server/SIP figures, fleet and per node (issue #10); none without telephony."""
+    telephony = snapshot.telephony
+    if telephony is None:
+        return []
+    lines = [
+        "## Telephony (LiveKit server and SIP, at the window end)",
+        "",
+        "| scope | " + " | ".join(header for header, _ in TELEPHONY_COLUMNS) + " |",
+        "|---|" + "---|" * len(TELEPHONY_COLUMNS),
+    ]
+    for part in (telephony.fleet, *telephony.nodes):
+        cells = [
+            " / ".join(fmt_value(part.value(key), TELEPHONY_STATS[key][1]) for key in keys)
+            for _, keys in TELEPHONY_COLUMNS
+        ]
+        scope = "fleet" if part.node_id is None else f"node {md(part.node_id, 60)}"
+        lines.append(f"| {scope} | " + " | ".join(cells) + " |")
+    for key, error in sorted(telephony.errors.items()):
+        lines.append(f"\nNot current: {code(key)} ({md(error, 160)}).")
     return lines
 
 
@@ -259,7 +307,7 @@ def _hints(snapshot: Snapshot) -> list[str]:
         return lines + ["Nothing breached: no hints."]
     for b in breaches:
         rule = _rule(snapshot, b)
-        who = _agent_name(b.agent_id)
+        who = _scope(b)
         if rule is not None and rule.hint is not None:
             checks = "; ".join(
                 f"{ORDINALS[i] if i < len(ORDINALS) else i + 1}: {md(check, 80)}"
@@ -279,8 +327,9 @@ def render_report(snapshot: Snapshot) -> str:
         _breach_table(snapshot),
         _hints(snapshot),
         _stage_table(snapshot),
+        _telephony(snapshot),
         _charts(snapshot),
         _turns(snapshot),
     ]
-    body = "\n\n".join("\n".join(section).rstrip() for section in sections)
+    body = "\n\n".join("\n".join(section).rstrip() for section in sections if section)
     return body + "\n\n---\nWritten by voicetop. Replay with `voicetop open <snapshot>.json`.\n"

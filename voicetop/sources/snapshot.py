@@ -37,6 +37,17 @@ def _slice(series: Series, window: Window) -> Series:
     return Series(tuple(stamps), tuple(values))
 
 
+def _slice_all(stored, window: Window) -> dict[str, dict[str | None, Series]]:
+    """Every stored series (per stat, per agent or node) cut to ``window``; empty ones dropped."""
+    out: dict[str, dict[str | None, Series]] = {}
+    for key, per_owner in stored.items():
+        for owner, values in per_owner.items():
+            sliced = _slice(values, window)
+            if len(sliced):
+                out.setdefault(key, {})[owner] = sliced
+    return out
+
+
 class SnapshotMetricsSource:
     """A MetricsSource over a snapshot's stored series."""
 
@@ -48,7 +59,8 @@ class SnapshotMetricsSource:
         self.name = name
         self._result = snapshot.metrics_result()
         stamps = [
-            t for per_agent in self._result.series.values() for series in per_agent.values()
+            t for stored in (self._result.series, self._result.telephony)
+            for per_agent in stored.values() for series in per_agent.values()
             for t in series.timestamps[:1]
         ]
         self.data_start = min([snapshot.window.start, *stamps])
@@ -62,13 +74,10 @@ class SnapshotMetricsSource:
             raise SourceError(
                 f"no data at this time: the snapshot covers {clock(self.data_start)}–{clock(stored.end)}"
             )
-        series: dict[str, dict[str | None, Series]] = {}
-        for key, per_agent in self._result.series.items():
-            for agent_id, values in per_agent.items():
-                sliced = _slice(values, window)
-                if len(sliced):
-                    series.setdefault(key, {})[agent_id] = sliced
-        return MetricsResult(window=window, series=series)
+        return MetricsResult(
+            window=window, series=_slice_all(self._result.series, window),
+            telephony=_slice_all(self._result.telephony, window),
+        )
 
     def alerts(self) -> list[Alert]:
         return list(self.snapshot.alerts)

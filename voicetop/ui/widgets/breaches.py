@@ -27,7 +27,7 @@ BREACH_COLUMNS = (
 
 
 def breach_id(breach: Breach) -> str:
-    return f"{breach.key}|{breach.agent_id or ''}|{int(breach.severity)}|{breach.since:.0f}"
+    return f"{breach.key}|{breach.agent_id or ''}|{int(breach.severity)}|{breach.since:.0f}|{breach.node}"
 
 
 def value_vs_threshold(breach: Breach, thresholds: ThresholdSet) -> str:
@@ -65,7 +65,7 @@ def breach_cells(
     return [
         SortCell(f"{palette.glyph(breach.severity)} {word}", colour, order),
         SortCell(safe_text(breach_label(breach, thresholds), 24), dim),
-        SortCell(safe_text(breach.agent_id or "fleet", 24), dim),
+        SortCell(safe_text(breach.scope, 24), dim),  # agent, "fleet" or "node <id>"
         SortCell(value.replace(" ", "") if compact else value, colour),
         SortCell(since_text(breach.since, breach.until, now), dim),
     ]
