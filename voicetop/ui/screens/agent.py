@@ -155,7 +155,8 @@ class AgentScreen(Screen):
         self.query_one("#agent-title", Static).update(title)
         self.query_one("#stage-table", KeyedTable).sync(stage_rows(agent, app.thresholds, app.palette))
         self.query_one("#scalar-table", KeyedTable).sync(scalar_rows(agent, app.thresholds, app.palette))
-        self.query_one(StageSparks).show(agent, app.thresholds, app.palette)
+        baseline = frame.baselines[0] if frame.baselines else None
+        self.query_one(StageSparks).show(agent, app.thresholds, app.palette, baseline, frame.markers)
         self.query_one(BreachPanel).show(frame, app.thresholds, app.palette)
 
     def action_back(self) -> None:

@@ -1,7 +1,8 @@
 """Compare screen (issue #9): the table regrouped by a label, baseline deltas, changes.
 
 Opened by ``g``/``b`` from the fleet or an agent screen; ``g`` cycles the
-label, ``b`` toggles the baseline columns, Esc closes (and stops comparing).
+label, ``b`` toggles the baseline columns, Esc closes (and stops grouping; the
+baseline stays on the stage sparklines until ``b`` turns it off).
 The scope is one agent (its groups) or the fleet (fleet-wide groups); the
 baseline table and drift sparklines describe ``subject`` (the scope, or the
 agent highlighted on the fleet screen, or the fleet).
@@ -110,11 +111,12 @@ class CompareScreen(Screen):
         table.show(agent, frame.baselines, self.app.palette)
 
     def action_close(self) -> None:
+        """Back: stop grouping; a baseline stays on (the stage sparklines show it) until ``b``."""
         from dataclasses import replace
 
         from voicetop.ui.comparing import current_view
 
-        view = replace(current_view(self.app), group_by=None, baseline=False)
+        view = replace(current_view(self.app), group_by=None)
         self.app.compare_view = view
         self.app.poller.set_compare(view)
         self.app.pop_screen()

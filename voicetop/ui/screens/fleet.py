@@ -97,7 +97,8 @@ class FleetScreen(Screen):
             return
         subject = None if self.fleet_sparks else self.selected_agent()
         agent = frame.agent(subject) or frame.fleet
-        self.query_one(StageSparks).show(agent, self.app.thresholds, self.app.palette)
+        baseline = frame.baselines[0] if frame.baselines else None
+        self.query_one(StageSparks).show(agent, self.app.thresholds, self.app.palette, baseline, frame.markers)
 
     def on_resize(self, event: Resize) -> None:
         self._apply_size(event.size.width, event.size.height)

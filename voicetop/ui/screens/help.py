@@ -23,7 +23,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("0", "back to live"),
     ("t", "cycle colour theme"),
     ("g", "group by model → provider → prompt version → per agent (fleet, or the open agent)"),
-    ("b", "baseline: each stat now vs the same window 1d/7d earlier (VOICETOP_BASELINE_OFFSETS)"),
+    ("b", "baseline: each stat now vs the same window 1d/7d earlier (--baseline, baseline_offsets); "
+          "Esc keeps it on the stage sparklines, b again turns it off"),
     ("v", "agent screen: sessions full-screen (needs a trace backend)"),
     ("Enter (drill)", "agent → its sessions → a session's turns → a turn's span waterfall"),
     ("j / k", "waterfall: move down / up (arrows, PgUp/PgDn too); g / G top / bottom"),

@@ -1,4 +1,9 @@
-"""Per-stage sparklines (p50/p90/p99) with thresholds and breach glyphs."""
+"""Per-stage sparklines (p50/p90/p99) with thresholds and breach glyphs.
+
+With a baseline (``b``) each value is followed by the baseline's (``1d 600ms↑``);
+with a model / prompt-version change in the window a marker row points at it
+(:mod:`voicetop.ui.widgets.spark_overlay`).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline, Static
 
-from voicetop.domain.model import STAGE_LABELS, STAGES, AgentStats, Severity, stage_stat_key
+from typing import Sequence
+
+from voicetop.domain.compare import offset_label
+from voicetop.domain.model import STAGE_LABELS, STAGES, AgentStats, Baseline, ChangeMarker, Severity, stage_stat_key
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import Palette, fmt_number
 from voicetop.ui.widgets.quiet import update_static
+from voicetop.ui.widgets.spark_overlay import MarkerRow, baseline_suffix, subject_markers
 
 SPARK_QUANTILES: tuple[str, ...] = ("p50", "p90", "p99")
 
@@ -52,8 +61,11 @@ class StageRow(Horizontal):
             with Horizontal(classes=f"spark-cell q-{quantile}"):
                 yield Sparkline([], id=f"spark-{self.stage}-{quantile}")
                 yield Static("", id=f"val-{self.stage}-{quantile}", classes="spark-value")
+                yield Static("", id=f"base-{self.stage}-{quantile}", classes="spark-base")
 
-    def show(self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette) -> None:
+    def show(
+        self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette, baseline: Baseline | None = None
+    ) -> None:
         for quantile in SPARK_QUANTILES:
             series = agent.series.get(stage_stat_key(self.stage, quantile))
             data = series.finite_values() if series is not None else ()
@@ -68,6 +80,8 @@ class StageRow(Horizontal):
             if self._labels.get(quantile) != signature:
                 self._labels[quantile] = signature
                 update_static(self.query_one(f"#val-{self.stage}-{quantile}", Static), text)
+            suffix = baseline_suffix(agent, baseline, self.stage, quantile, palette)
+            update_static(self.query_one(f"#base-{self.stage}-{quantile}", Static), suffix)
 
 
 class StageSparks(Vertical):
@@ -82,15 +96,29 @@ class StageSparks(Vertical):
         yield Static("", classes="panel-title", id="sparks-title")
         for stage in STAGES:
             yield StageRow(stage, self.spark_height)
+        yield MarkerRow(SPARK_QUANTILES)
 
-    def show(self, agent: AgentStats | None, thresholds: ThresholdSet, palette: Palette) -> None:
+    def show(
+        self,
+        agent: AgentStats | None,
+        thresholds: ThresholdSet,
+        palette: Palette,
+        baseline: Baseline | None = None,
+        markers: Sequence[ChangeMarker] = (),
+    ) -> None:
+        """Render ``agent``; ``baseline`` adds its values, ``markers`` the change row."""
         title = self.query_one("#sparks-title", Static)
         if agent is None:
             update_static(title, Text("Stages: no data", style="dim"))
             return
         name = "fleet" if agent.agent_id is None else safe_text(agent.agent_id, 40)
         heading = Text(f"Stages · {name}", style="bold")
+        if baseline is not None:
+            heading.append(f"  vs {offset_label(baseline.offset)} ago", style="bold")
         heading.append("  p50 / p90 / p99 latency over the window, thresholds after the value", style="dim")
         update_static(title, heading)
+        self.set_class(baseline is not None, "-baseline")
         for row in self.query(StageRow):
-            row.show(agent, thresholds, palette)
+            row.show(agent, thresholds, palette, baseline)
+        own = subject_markers(markers, agent.agent_id)
+        self.set_class(self.query_one(MarkerRow).show(agent, STAGES[-1], own, palette), "-markers")
