@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from voicetop.domain.text import expected_one_of
 from voicetop.domain.thresholds import THRESHOLD_KEYS, ThresholdRule, ThresholdSet
 from voicetop.domain.timeparse import parse_duration
 
@@ -149,7 +150,7 @@ class _Reader:
         for key in data:
             if key not in allowed:
                 name = f"{prefix}.{key}" if prefix else key
-                raise self.fail(name, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+                raise self.fail(name, f"unknown key ({expected_one_of(sorted(allowed), str(key), 'README.md')})")
 
 
 _CONNECTION_KEYS = {
@@ -237,7 +238,7 @@ def _checked_rule(reader, thresholds: ThresholdSet, key, value, prefix, agent_id
         raise reader.fail(name, "telephony thresholds are fleet-wide: set them under [thresholds]")
     if key not in THRESHOLD_KEYS and key not in TELEPHONY_KEYS:
         known = THRESHOLD_KEYS + TELEPHONY_KEYS
-        raise reader.fail(name, f"unknown threshold (expected one of: {', '.join(known)})")
+        raise reader.fail(name, f"unknown threshold ({expected_one_of(known, str(key), 'README.md')})")
     rule = thresholds.rule(key, agent_id)
     assert rule is not None
     return _rule_fields(reader, rule, value, name)

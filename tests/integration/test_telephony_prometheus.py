@@ -107,7 +107,7 @@ def test_every_panel_fleet_and_per_node_in_a_constant_number_of_queries(tele):
 def test_default_thresholds_breach_in_the_incident(tele):
     t0 = tele.ts.base.start
     _, frame = fetch_frame(tele, t0 + 3000, t0 + 5400)
-    found = {(b.key, b.severity) for b in frame.breaches if b.agent_id is None and b.key in ThresholdSet().telephony}
+    found = {(b.key, b.severity) for b in frame.breaches if b.agent_id is None and not b.node and b.key in ThresholdSet().telephony}
     assert found == {
         ("packet_loss", Severity.WARNING), ("packet_loss", Severity.CRITICAL),
         ("jitter_p95", Severity.WARNING), ("rtt_p95", Severity.WARNING),
@@ -156,3 +156,144 @@ def test_without_the_profile_no_telephony_query_runs(tele):
     t0 = tele.ts.base.start
     result, frame = fetch_frame(tele, t0 + 3000, t0 + 5400, profile=SEED)
     assert result.queries == len(plan_queries(SEED)) and frame.telephony is None
+
+
+# -- check gates and generated rules on the same data (issue #10 follow-up) ----------------------
+def _query(server, expr: str, at: float) -> list:
+    import json
+    from urllib.parse import urlencode
+
+    from tests.support.servers import http_get
+
+    status, body = http_get(f"{server.url}/api/v1/query?{urlencode({'query': expr, 'time': at})}", timeout=10)
+    assert status == 200, body[:300]
+    return json.loads(body)["data"]["result"]
+
+
+def test_generated_telephony_rules_fire_per_node_in_the_incident_only(tele):
+    from voicetop.alerting.rules import TELEPHONY_GROUP, build_rules
+
+    ts = tele.ts
+    group = next(g for g in build_rules(ThresholdSet(), LIVEKIT_SERVER).groups if g.name == TELEPHONY_GROUP)
+    firing: dict[tuple[str, str, str], float] = {}
+    for rule in group.rules:
+        assert _query(tele, rule.expr, ts.incident_start - 600) == [], rule.alert  # healthy
+        for row in _query(tele, rule.expr, ts.incident_start + 900):
+            firing[(rule.labels["voicetop_key"], rule.labels["severity"], row["metric"]["node_id"])] = float(row["value"][1])
+    assert set(firing) == {
+        ("packet_loss", "warning", "nd-b"), ("packet_loss", "critical", "nd-b"),
+        ("jitter_p95", "warning", "nd-b"), ("rtt_p95", "warning", "nd-b"),
+        ("poor_quality_share", "warning", "nd-b"), ("poor_quality_share", "critical", "nd-b"),
+        ("join_success_rate", "warning", "nd-b"), ("join_success_rate", "critical", "nd-b"),
+        ("sip_invite_error_rate", "warning", "sip-1"), ("sip_invite_error_rate", "critical", "sip-1"),
+    }
+    assert firing[("packet_loss", "critical", "nd-b")] == pytest.approx(0.08)
+    assert firing[("poor_quality_share", "critical", "nd-b")] == pytest.approx(0.2)
+    assert firing[("join_success_rate", "critical", "nd-b")] == pytest.approx(1 / 3)
+    assert firing[("sip_invite_error_rate", "critical", "sip-1")] == pytest.approx(1 / 3)
+
+
+def test_per_node_breaches_match_the_rules(tele):
+    t0 = tele.ts.base.start
+    _, frame = fetch_frame(tele, t0 + 3000, t0 + 5400)
+    per_node = {(b.key, b.severity.word, b.node) for b in frame.breaches if b.node}
+    assert per_node == {
+        ("packet_loss", "warning", "nd-b"), ("packet_loss", "critical", "nd-b"),
+        ("jitter_p95", "warning", "nd-b"), ("rtt_p95", "warning", "nd-b"),
+        ("poor_quality_share", "warning", "nd-b"), ("poor_quality_share", "critical", "nd-b"),
+        ("join_success_rate", "warning", "nd-b"), ("join_success_rate", "critical", "nd-b"),
+        ("sip_invite_error_rate", "warning", "sip-1"), ("sip_invite_error_rate", "critical", "sip-1"),
+    }
+    loss = next(b for b in frame.breaches if b.node == "nd-b" and b.key == "packet_loss" and b.severity is Severity.CRITICAL)
+    assert loss.agent_id is None and loss.scope == "node nd-b" and loss.peak == pytest.approx(0.08)
+    assert tele.ts.incident_start <= loss.since <= tele.ts.incident_start + 300 and loss.until is not None
+
+
+def _check(server, *args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "voicetop", "check", "--prometheus", server.url, *args],
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_check_gates_the_telephony_keys(tele, tmp_path, monkeypatch):
+    from voicetop.domain.timeparse import rfc3339
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    for name in ("VOICETOP_CONFIG", "VOICETOP_CONTEXT", "VOICETOP_PROMETHEUS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    ts = tele.ts
+    gates = ("--profile", "livekit-server", "--max", "packet_loss=2", "--max", "jitter_p95=60",
+             "--min", "join_success_rate=99")
+    during = _check(tele, "--at", rfc3339(ts.incident_start + 900), *gates)
+    assert during.returncode == 1, during.stdout + during.stderr
+    assert "FAIL: 2 of 3 gates failed: packet_loss (fleet) 4.10% > 2%, join_success_rate (fleet) 71.43% < 99%" in during.stdout
+    healthy = _check(tele, "--at", rfc3339(ts.incident_start - 600), *gates)
+    assert healthy.returncode == 0 and healthy.stdout.splitlines()[-1] == "PASS: all 3 gates hold"
+    critical = _check(tele, "--at", rfc3339(ts.incident_start + 900), "--profile", "livekit-server", "--critical")
+    failing = [line for line in critical.stdout.splitlines() if line.endswith("FAIL")]
+    assert critical.returncode == 1
+    assert any(line.startswith("Packet loss ") for line in failing) and any(line.startswith("SIP invite errors ") for line in failing)
+    # the seed profile reads no telephony: --critical does not report (or fail on) telephony gates
+    seed = _check(tele, "--at", rfc3339(ts.incident_start - 600), "--profile", "seed", "--critical", "--json")
+    import json
+
+    keys = {g["key"] for g in json.loads(seed.stdout)["gates"]}
+    assert "ttft_p99" in keys and not keys & set(ThresholdSet().telephony)
+
+
+def test_check_names_a_stat_with_invalid_promql_on_stderr(tele, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    profile = tmp_path / "bad.toml"
+    profile.write_text("[profile]\nname = 'bad'\n[promql]\nwer = 'avg by (agent_id) (livekit_asr_wer'\n")
+    done = _check(tele, "--profile", str(profile), "--at", str(tele.ts.incident_start), "--wer-max", "8", "--ttft-p99", "1")
+    assert done.returncode == 2  # not 1, although ttft_p99 fails: a gated stat could not be queried
+    assert re.search(r"^WER\s+wer\s+fleet .*NO DATA \(HTTP 400 from prometheus: Bad Request \(bad_data: .*parse error", done.stdout, re.M), done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("voicetop check: stat wer: HTTP 400 from prometheus"), done.stderr
+    assert "parse error: unclosed left parenthesis" in lines[0]
+
+
+def test_telephony_rules_pass_promtool_and_respect_for_in_promtool_test_rules(tmp_path, scenario):
+    import json
+    import subprocess
+
+    from tests.support.servers import require_binary
+    from voicetop.alerting.rules import build_rules
+
+    promtool = require_binary("promtool")
+    rules = build_rules(ThresholdSet(), LIVEKIT_SERVER)
+    (tmp_path / "rules.yml").write_text(rules.to_yaml())
+    checked = subprocess.run([promtool, "check", "rules", "rules.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and f"SUCCESS: {len(rules.rules())} rules found" in checked.stdout, checked.stdout + checked.stderr
+    ts = telephony_scenario(scenario)
+    first, last = ts.incident_start - 1200, ts.incident_start + 900
+    series = []
+    for _, _, samples in telephony_families(ts):
+        for name, labels, points in samples:
+            values = [v for t, v in points if first <= t <= last]
+            selector = ",".join(f'{k}="{v}"' for k, v in labels.items())
+            series.append({"series": f"{name}{{{selector}}}", "values": " ".join(f"{v:g}" for v in values)})
+    start = ts.incident_start - first  # seconds from the first sample to the incident
+
+    def loss_alerts(*severities: str) -> list[dict]:
+        return [{"exp_labels": {"alertname": "VoicePacketLossHigh", "node_id": "nd-b", "severity": s, "voicetop_key": "packet_loss"},
+                 "exp_annotations": {
+                     "summary": f"Packet loss of node nd-b is 8% ({s}: above {1 if s == 'warning' else 3}% for 5m)",
+                     "runbook": "poor media quality → check 1. network path between callers and the LiveKit node; "
+                                "2. node CPU and bandwidth; 3. TURN/UDP reachability"}}
+                for s in severities]
+
+    tests = [
+        {"eval_time": f"{start - 300:g}s", "alertname": "VoicePacketLossHigh", "exp_alerts": []},  # healthy
+        {"eval_time": f"{start + 240:g}s", "alertname": "VoicePacketLossHigh", "exp_alerts": []},  # holds, for: 5m not yet
+        {"eval_time": f"{start + 840:g}s", "alertname": "VoicePacketLossHigh", "exp_alerts": loss_alerts("warning", "critical")},
+    ]
+    spec = {"rule_files": ["rules.yml"], "evaluation_interval": "15s",
+            "tests": [{"interval": f"{ts.base.step:g}s", "input_series": series, "alert_rule_test": tests}]}
+    (tmp_path / "test.yml").write_text(json.dumps(spec))
+    done = subprocess.run([promtool, "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]

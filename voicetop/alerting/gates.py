@@ -8,6 +8,11 @@ window is reported too, for information only.
 
 A gate with no data at the window's end is an error, never a pass.  Exit
 codes: 1 when any gate fails, else 2 when any gate has no data, else 0.
+
+Telephony stats (``packet_loss``, ``jitter_p95``, … from the ``livekit-server``
+profile, issue #10) are gated fleet-wide, whatever ``--agent`` says.  The
+``--critical`` telephony gates are optional: skipped when the source reads no
+telephony at all (a profile without it), but "no data" when it does.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from voicetop.domain.model import (
     Series,
     Window,
 )
+from voicetop.domain.telephony import DERIVED as TELEPHONY_DERIVED
+from voicetop.domain.telephony import STATS as TELEPHONY_STATS
+from voicetop.domain.telephony import with_derived
+from voicetop.domain.text import expected_one_of
 from voicetop.domain.thresholds import ThresholdSet
 
 PASS, FAIL, NO_DATA = "pass", "fail", "no data"
@@ -50,6 +59,12 @@ class Gate:
     unit: str = "ms"
     from_thresholds: bool = False  # --critical: per-agent overrides apply
     baseline: bool = False  # drift gate: ``limit`` is a factor of ``<key>_baseline``
+    optional: bool = False  # skipped (not "no data") when the source has no series for it at all
+
+    @property
+    def telephony(self) -> bool:
+        """A LiveKit server/SIP stat: gated fleet-wide."""
+        return self.key in TELEPHONY_STATS
 
     def passes(self, value: float) -> bool:
         return value <= self.limit if self.direction == "max" else value >= self.limit
@@ -104,17 +119,21 @@ class GateReport:
 def gate_keys() -> tuple[str, ...]:
     """Every stat key a gate may name (baselines excluded)."""
     stage_keys = tuple(f"{s}_{q}" for s in STAGES for q, _ in QUANTILES)
-    return stage_keys + tuple(SCALAR_STATS)
+    return stage_keys + tuple(SCALAR_STATS) + tuple(TELEPHONY_STATS)
 
 
 def stat_unit(key: str) -> str:
+    if key in TELEPHONY_STATS:
+        return TELEPHONY_STATS[key][1]
     return SCALAR_STATS.get(key, "ms")
 
 
 def stat_label(key: str, thresholds: ThresholdSet | None = None) -> str:
-    rule = (thresholds or ThresholdSet()).rules.get(key)
+    rule = (thresholds or ThresholdSet()).rule(key)
     if rule is not None and rule.label and rule.label != key:
         return rule.label
+    if key in TELEPHONY_STATS:
+        return TELEPHONY_STATS[key][0]
     stage, _, quantile = key.rpartition("_")
     if stage in STAGE_LABELS:
         return f"{STAGE_LABELS[stage]} {quantile}"
@@ -137,7 +156,7 @@ def make_gate(
 ) -> Gate:
     """A gate on ``key``; ratio stats take ``value`` in percent unless ``percent=False``."""
     if key not in gate_keys():
-        raise GateError(f"unknown gate key {key!r} (expected one of: {', '.join(gate_keys())})")
+        raise GateError(f"unknown gate key {key!r} ({expected_one_of(gate_keys(), key, 'voicetop check --help')})")
     if direction not in ("max", "min"):
         raise GateError(f"gate direction must be max or min, not {direction!r}")
     unit = stat_unit(key)
@@ -159,14 +178,33 @@ def parse_assignment(text: str, direction: str, thresholds: ThresholdSet | None 
 
 
 def critical_gates(thresholds: ThresholdSet, keys: Sequence[str] | None = None) -> tuple[Gate, ...]:
-    """Gates at the critical limits of the (fleet-wide) thresholds; baseline rules skipped."""
+    """Gates at the critical limits of the (fleet-wide) thresholds; baseline rules skipped.
+
+    Telephony thresholds become optional gates (skipped when the source reads no telephony).
+    """
     gates = []
-    for key, rule in thresholds.rules.items():
+    for key, rule in (*thresholds.rules.items(), *thresholds.telephony.items()):
         if rule.baseline or (keys is not None and key not in keys) or key not in gate_keys():
             continue
         direction = "max" if rule.direction == "above" else "min"
-        gates.append(Gate(key, rule.critical, direction, stat_label(key, thresholds), stat_unit(key), True))
+        phone = key in TELEPHONY_STATS
+        gates.append(Gate(key, rule.critical, direction, stat_label(key, thresholds), stat_unit(key), not phone,
+                          optional=phone))
     return tuple(gates)
+
+
+def telephony_series(result: MetricsResult, key: str) -> dict[str | None, Series]:
+    """A telephony stat per node (None = fleet), derived ones (``packet_loss``) computed."""
+    by_node: dict[str | None, dict[str, Series]] = {}
+    for stat, per_node in result.telephony.items():
+        for node, series in per_node.items():
+            by_node.setdefault(node, {})[stat] = series
+    out = {}
+    for node, series in by_node.items():
+        found = with_derived(series).get(key)
+        if found is not None:
+            out[node] = found
+    return out
 
 
 def make_drift_gate(key: str, factor: float, thresholds: ThresholdSet | None = None) -> Gate:
@@ -270,11 +308,17 @@ def evaluate_gates(
     window = window or result.window
     results: list[GateResult] = []
     for gate in gates:
-        per_agent: Mapping[str | None, Series] = (
-            drift_series(result, gate.key) if gate.baseline else result.series.get(gate.key, {})
-        )
-        reason = result.errors.get(gate.key, "") or result.errors.get(f"{gate.key}_baseline", "")
-        if each_agent:
+        if gate.telephony:
+            per_agent: Mapping[str | None, Series] = telephony_series(result, gate.key)
+        else:
+            per_agent = drift_series(result, gate.key) if gate.baseline else result.series.get(gate.key, {})
+        parts = (gate.key, f"{gate.key}_baseline", *TELEPHONY_DERIVED.get(gate.key, ()))
+        reason = next((result.errors[k] for k in parts if result.errors.get(k)), "")
+        if gate.optional and not per_agent and not reason:
+            continue  # e.g. --critical's telephony gates against a profile without telephony
+        if gate.telephony:  # fleet-wide: never per agent
+            results.append(evaluate_gate(gate, per_agent.get(None), window, None, reason))
+        elif each_agent:
             found = [
                 evaluate_gate(_for_agent(gate, a, thresholds), per_agent[a], window, a)
                 for a in sorted(a for a in per_agent if a is not None)

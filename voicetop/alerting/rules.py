@@ -11,7 +11,7 @@ fleet-wide rule skips those agents.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Protocol
 
 from voicetop.alerting import yaml
@@ -32,6 +32,8 @@ GROUPS: Mapping[str, tuple[str, ...]] = {
     "voicetop-cost": ("tokens_per_session", "cost_per_session"),
     "voicetop-drift": ("tts_chars_per_turn", "turns_per_session_drift", "tool_call_rate"),
 }
+#: Per-node rules of the telephony thresholds (LiveKit server/SIP, issue #10).
+TELEPHONY_GROUP = "voicetop-telephony"
 OTHER_GROUP = "voicetop-other"
 KEY_LABEL = "voicetop_key"
 #: Set on rules made from a per-agent threshold override (names the agent).
@@ -156,10 +158,10 @@ def _value_template(rule: ThresholdRule) -> str:
     return "{{ $value | humanize }}"
 
 
-def _summary(rule: ThresholdRule, severity: Severity, limit: float, agent_label: str) -> str:
+def _summary(rule: ThresholdRule, severity: Severity, limit: float, agent_label: str, prefix: str = "") -> str:
     relation = "above" if rule.direction == "above" else "below"
     return (
-        f"{rule.label or rule.key} of {{{{ $labels.{agent_label} }}}} is {_value_template(rule)} "
+        f"{rule.label or rule.key} of {prefix}{{{{ $labels.{agent_label} }}}} is {_value_template(rule)} "
         f"({severity.word}: {relation} {_limit_text(rule, limit)} for {prom_duration(rule.for_seconds)})"
     )
 
@@ -249,7 +251,38 @@ def build_rules(
                 rules.extend(made)
         if rules:
             groups.append(RuleGroup(f"{group_prefix}{name}", tuple(rules), interval))
+    phone = telephony_rules(thresholds, getattr(profile, "telephony", ""), severities, for_seconds)
+    if phone:
+        groups.append(RuleGroup(f"{group_prefix}{TELEPHONY_GROUP}", phone, interval))
     return RuleSet(tuple(groups), tuple(skipped))
+
+
+def telephony_rules(
+    thresholds: ThresholdSet, telephony: str, severities: tuple[Severity, ...], for_seconds: float | None = None
+) -> tuple[AlertRule, ...]:
+    """Per-node rules for the telephony thresholds when the profile reads telephony
+    (``telephony = "livekit-server"``); the PromQL is the telephony profile's."""
+    from voicetop.profiles.telephony import TELEPHONY_PROFILES
+
+    found = TELEPHONY_PROFILES.get(telephony) if telephony else None
+    if found is None:
+        return ()
+    label = found.node_label
+    rules = []
+    for key, rule in thresholds.telephony.items():
+        if for_seconds is not None:
+            rule = replace(rule, for_seconds=for_seconds)
+        for severity in severities:
+            limit = rule.limit(severity)
+            annotations = {"summary": _summary(rule, severity, limit, label, "node ")}
+            if rule.hint is not None:
+                annotations["runbook"] = rule.hint.text()
+            rules.append(AlertRule(
+                alert=alert_name(rule), expr=_condition(rule, found.node_expr(key), None, limit),
+                for_seconds=rule.for_seconds, labels={"severity": severity.word, KEY_LABEL: key},
+                annotations=annotations,
+            ))
+    return tuple(rules)
 
 
 def _with_for(thresholds: ThresholdSet, seconds: float) -> ThresholdSet:
@@ -260,6 +293,6 @@ def _with_for(thresholds: ThresholdSet, seconds: float) -> ThresholdSet:
 
 
 __all__ = [
-    "AlertRule", "ExprProvider", "GROUPS", "KEY_LABEL", "RuleGroup", "RuleSet",
-    "alert_name", "build_rules", "prom_duration",
+    "AlertRule", "ExprProvider", "GROUPS", "KEY_LABEL", "RuleGroup", "RuleSet", "TELEPHONY_GROUP",
+    "alert_name", "build_rules", "prom_duration", "telephony_rules",
 ]

@@ -10,7 +10,13 @@ on the fleet unless ``--agent``/``--each-agent`` say otherwise.  A snapshot
 file (``--snapshot FILE`` or a positional FILE) is gated at its window's end
 with the rate range it was exported with.  Exit 0 when
 all gates hold, 1 when one fails, 2 on a usage or source error or when a gate
-has no data (a gate without data never passes).
+has no data (a gate without data never passes).  A gated stat whose query the
+server rejected (e.g. invalid PromQL in a profile) gets one stderr line naming
+the stat and the server's message, and exit 2.
+
+Telephony stats of the ``livekit-server`` profile gate like any other (ratios
+in percent): ``--max packet_loss=2 --max jitter_p95=40 --min join_success_rate=99``;
+``--critical`` includes them when the source reads telephony.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     for flag, key, _, text in NAMED_GATES:
         gates.add_argument(flag, dest=f"gate_{key}", metavar="N", help=text)
     gates.add_argument("--max", action="append", default=[], metavar="KEY=VALUE",
-                       help="any stat must stay at or under VALUE (ratios in percent), e.g. stt_p90=400")
+                       help="any stat must stay at or under VALUE (ratios in percent), e.g. stt_p90=400, "
+                            "packet_loss=2 (telephony: fleet-wide)")
     gates.add_argument("--min", action="append", default=[], metavar="KEY=VALUE",
                        help="any stat must stay at or over VALUE, e.g. mos=3.8")
     gates.add_argument("--critical", action="store_true",
@@ -128,7 +135,7 @@ def _open_source(args: argparse.Namespace, config, window_seconds: float):
 def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from voicetop.alerting.gates import evaluate_gates
     from voicetop.alerting.report import render_json, render_table
-    from voicetop.commands.common import effective_config
+    from voicetop.commands.common import effective_config, warn_sources
     from voicetop.domain.model import Window
     from voicetop.domain.timeparse import parse_duration, parse_time
     from voicetop.sources.base import SourceError
@@ -149,6 +156,7 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except SourceError as exc:
         print(f"voicetop check: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    warn_sources(source)
     try:
         now = source.now()
         end = now
@@ -174,4 +182,24 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
         out.write(json.dumps(render_json(report, source_name), indent=2) + "\n")
     else:
         out.write(render_table(report, source_name))
+    if _query_errors(gates, result.errors):
+        return EXIT_USAGE
     return report.exit_code
+
+
+def _query_errors(gates, errors) -> list[str]:
+    """One stderr line per gated stat whose query failed, naming it and the server's message."""
+    from voicetop.alerting.report import clean
+    from voicetop.domain.telephony import DERIVED
+
+    by_message: dict[str, list[str]] = {}
+    for gate in gates:
+        for key in (gate.key, f"{gate.key}_baseline", *DERIVED.get(gate.key, ())):
+            if errors.get(key) and key not in by_message.setdefault(errors[key], []):
+                by_message[errors[key]].append(key)
+    lines = [
+        f"voicetop check: stat {', '.join(keys)}: {clean(message, 400)}" for message, keys in by_message.items() if keys
+    ]
+    for line in lines:
+        print(line, file=sys.stderr)
+    return lines

@@ -24,3 +24,17 @@ def safe_text(value: object, max_len: int = 200) -> str:
     if len(text) > max_len:
         text = text[: max_len - 1] + "…"
     return text
+
+
+def expected_one_of(choices, given: str | None = None, see: str = "", shown: int = 8) -> str:
+    """``expected one of: a, b, c, … (24 keys; see docs/x.md)`` kept short, with a
+    ``did you mean 'x'?`` first when ``given`` is close to a valid choice."""
+    import difflib
+
+    names = [str(c) for c in choices]
+    close = difflib.get_close_matches(given, names, n=1, cutoff=0.6) if given else []
+    head = f"did you mean {close[0]!r}? " if close else ""
+    if len(names) <= shown:
+        return f"{head}expected one of: {', '.join(names)}"
+    where = f"; see {see}" if see else ""
+    return f"{head}expected one of: {', '.join(names[:shown])}, … ({len(names)} keys{where})"

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from voicetop.domain.model import BASELINE_STATS, QUANTILES, STAGES, all_stat_keys, stage_stat_key
+from voicetop.domain.text import expected_one_of
 from voicetop.domain.timeparse import parse_duration
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -387,7 +388,7 @@ class _Reader:
     def keys(self, data: Mapping, allowed: set[str], prefix: str) -> None:
         for key in data:
             if key not in allowed:
-                raise self.fail(f"{prefix}.{key}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+                raise self.fail(f"{prefix}.{key}", f"unknown key ({expected_one_of(sorted(allowed), str(key), 'docs/profiles.md')})")
 
     def name(self, value: Any, key: str, pattern: re.Pattern, what: str) -> str:
         text = self.string(value, key).strip()
@@ -450,7 +451,7 @@ def parse_profile(text: str, where: str = "<text>") -> MetricProfile:
         raise ProfileError(f"profile {where}: invalid TOML: {exc}") from None
     for key in data:
         if key not in _TOP_KEYS:
-            raise reader.fail(key, f"unknown section (expected one of: {', '.join(sorted(_TOP_KEYS))})")
+            raise reader.fail(key, f"unknown section ({expected_one_of(sorted(_TOP_KEYS), str(key), 'docs/profiles.md')})")
     head = reader.table(data.get("profile", {}), "profile")
     reader.keys(head, _PROFILE_KEYS, "profile")
     base_name = reader.string(head.get("extends", "seed"), "profile.extends")

@@ -152,6 +152,22 @@ class TelephonyProfile:
         """The stat expressions of each query group."""
         return {group: [self.stat_expr(k) for k in keys] for group, keys in QUERY_GROUPS.items()}
 
+    def node_expr(self, key: str) -> str:
+        """Per-node PromQL of any telephony stat, derived ones included (for alerting rules).
+
+        ``packet_loss`` is the worse direction, ``poor_quality_share`` poor + lost,
+        as :func:`voicetop.domain.telephony.with_derived` computes them.
+        """
+        if key == "packet_loss":
+            parts = (
+                f'label_replace({self.stat_expr(f"packet_loss_{d}").agent}, "direction", "{d}", "", "")'
+                for d in ("in", "out")
+            )
+            return f"max by ({self.node_label}) ({' or '.join(parts)})"
+        if key == "poor_quality_share":
+            return f"({self.stat_expr('quality_poor').agent}) + ({self.stat_expr('quality_lost').agent})"
+        return self.stat_expr(key).agent
+
 
 LIVEKIT_SERVER = TelephonyProfile()
 TELEPHONY_PROFILES: Mapping[str, TelephonyProfile] = {LIVEKIT_SERVER.name: LIVEKIT_SERVER}
