@@ -34,6 +34,14 @@ def plain(widget) -> str:
     return getattr(rendered, "plain", str(rendered))
 
 
+def test_the_demo_node_loss_incident_is_its_own_breach(exported):
+    live, _ = exported
+    node = [b for b in live.breaches if b.node == "lk-eu-south-1a" and b.key == "packet_loss" and b.active]
+    assert node and node[0].agent_id is None and node[0].scope == "node lk-eu-south-1a"
+    assert node[0].value > 0.01 and node[0].hint.startswith("node lk-eu-south-1a · poor media quality")
+    assert not any(b.node and b.node != "lk-eu-south-1a" for b in live.breaches)  # the healthy nodes stay quiet
+
+
 async def test_replay_shows_the_same_telephony_panel_and_the_node_breach(exported):
     live, snapshot = exported
     assert live.telephony is not None and snapshot.telephony is not None
