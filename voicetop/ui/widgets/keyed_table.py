@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 
 class SortCell(Text):
@@ -124,7 +124,10 @@ class KeyedTable(DataTable):
             current = self.get_row(present[key])
             for col_key, old, new in zip(col_keys, current, cells):
                 if _signature(old) != _signature(new):
-                    self.update_cell(present[key], col_key, new)
+                    # Grow the column when the new text is wider (e.g. after a resize
+                    # switched from compact to full cells); measuring only then is cheap.
+                    wider = _cell_width(new) > self.columns[ColumnKey(col_key)].content_width
+                    self.update_cell(present[key], col_key, new, update_width=wider)
                     stats.updated_cells += 1
         stats.resorted = self._restore_order(cursor)
         self.last_sync = stats
@@ -163,3 +166,8 @@ def _signature(cell: Any) -> tuple:
     if isinstance(cell, SortCell):
         return cell.signature()
     return (str(cell),)
+
+
+def _cell_width(cell: object) -> int:
+    """Terminal cells a table cell's text needs."""
+    return cell.cell_len if isinstance(cell, Text) else len(str(cell))
