@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from rich.text import Text
-from ui_helpers import wait_for
+from ui_helpers import screen_text, wait_for
 
 from voicetop.config import Config
 from voicetop.domain.model import Frame, HealthState, Severity, SourceHealth
@@ -167,3 +167,15 @@ def test_header_says_no_data_not_ok_when_the_source_failed_before_any_data():
         (SourceHealth("prometheus", HealthState.OK, "", 900, 900),), created_at=900,
     )
     assert "● OK" in header_text(healthy, Palette(), paused=False, width=160).plain
+
+
+async def test_breach_columns_grow_when_a_resize_leaves_compact_mode():
+    fleet = demo.DemoFleet(seed=7, speed=0, start=FROZEN_START)
+    app = VoicetopApp(metrics=fleet.metrics, traces=None, config=Config(refresh=60))
+    async with app.run_test(size=(90, 30)) as pilot:
+        await wait_for(pilot, lambda: app.frame is not None and "CRIT" in screen_text(app))
+        assert "CRITICAL" not in screen_text(app).split("Breaches")[1]  # compact cells first
+        await pilot.resize_terminal(160, 48)
+        await wait_for(pilot, lambda: "✖ CRITICAL" in screen_text(app).split("Breaches")[1])
+        panel = screen_text(app).split("Breaches")[1]
+        assert "CRITI…" not in panel and "1200ms" in panel
