@@ -65,7 +65,7 @@ def breach_cells(
     return [
         SortCell(f"{palette.glyph(breach.severity)} {word}", colour, order),
         SortCell(safe_text(breach_label(breach, thresholds), 24), dim),
-        SortCell(safe_text(breach.scope, 24), dim),  # agent, "fleet" or "node <id>"
+        SortCell(safe_text(breach.scope, 14 if compact else 24), dim),  # agent, "fleet" or "node <id>"
         SortCell(value.replace(" ", "") if compact else value, colour),
         SortCell(since_text(breach.since, breach.until, now), dim),
     ]

@@ -133,6 +133,13 @@ class KeyedTable(DataTable):
         self.last_sync = stats
         return stats
 
+    def _update_dimensions(self, new_rows) -> None:
+        # Textual re-measures columns here without bumping the update count its row
+        # render cache is keyed on, so a row painted before this ran (right after
+        # add_row) could keep its old, narrower column widths: drop those renders.
+        super()._update_dimensions(new_rows)
+        self._row_render_cache.clear()
+
     def set_sort(self, column: str | None, reverse: bool) -> None:
         self.sort_column, self.sort_reverse = column, reverse
         self._restore_order(self.cursor_key())
