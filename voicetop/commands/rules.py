@@ -2,7 +2,9 @@
 
     voicetop rules [--context NAME] [--profile seed|FILE] [-o rules.yml] [--for 5m] [--interval 30s]
 
-The output passes ``promtool check rules``; ``-o`` writes atomically.
+The output passes ``promtool check rules``; ``-o`` writes atomically.  With a
+profile that reads telephony (``--profile livekit-server``) a ``voicetop-telephony``
+group adds per-node rules for the telephony thresholds.
 """
 
 from __future__ import annotations
