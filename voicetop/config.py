@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from voicetop.domain.text import expected_one_of
 from voicetop.domain.thresholds import THRESHOLD_KEYS, ThresholdRule, ThresholdSet
 from voicetop.domain.timeparse import parse_duration
+from voicetop.tomlread import TomlReader
 
 TRACE_KINDS = ("jaeger", "tempo")
 
@@ -95,7 +96,7 @@ def _line_of(text: str, key: str) -> int | None:
     return None
 
 
-class _Reader:
+class _Reader(TomlReader):
     """Validates a parsed TOML document, raising errors that name file/line/key."""
 
     def __init__(self, path: Path, text: str) -> None:
@@ -106,27 +107,6 @@ class _Reader:
         line = _line_of(self.text, key)
         where = f"{self.path}:{line}" if line else str(self.path)
         return ConfigError(f"{where}: key '{key}': {problem}")
-
-    def table(self, value: Any, key: str) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(key, "expected a table")
-        return value
-
-    def string(self, value: Any, key: str) -> str:
-        if not isinstance(value, str):
-            raise self.fail(key, "expected a string")
-        return value
-
-    def boolean(self, value: Any, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, "expected true or false")
-        return value
-
-    def duration(self, value: Any, key: str) -> float:
-        try:
-            return parse_duration(value)
-        except (ValueError, TypeError) as exc:
-            raise self.fail(key, str(exc)) from None
 
     def offsets(self, value: Any, key: str) -> tuple[float, ...]:
         """``["1d", "7d"]`` (or ``"1d,7d"``) → positive offsets in seconds."""
@@ -140,11 +120,6 @@ class _Reader:
             return parse_offsets(value)
         except ValueError as exc:
             raise self.fail(key, str(exc)) from None
-
-    def number(self, value: Any, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(key, "expected a number")
-        return float(value)
 
     def check_keys(self, data: Mapping, allowed: set[str], prefix: str) -> None:
         for key in data:

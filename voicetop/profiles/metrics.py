@@ -50,7 +50,7 @@ from typing import Any, Mapping
 
 from voicetop.domain.model import BASELINE_STATS, QUANTILES, STAGES, all_stat_keys, stage_stat_key
 from voicetop.domain.text import expected_one_of
-from voicetop.domain.timeparse import parse_duration
+from voicetop.tomlread import TomlReader
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -368,22 +368,12 @@ BUILTIN_PROFILES: Mapping[str, MetricProfile] = {
 
 
 # -- TOML ---------------------------------------------------------------------
-class _Reader:
+class _Reader(TomlReader):
     def __init__(self, where: str) -> None:
         self.where = where
 
     def fail(self, key: str, problem: str) -> ProfileError:
         return ProfileError(f"profile {self.where}: key '{key}': {problem}")
-
-    def table(self, value: Any, key: str) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(key, "expected a table")
-        return value
-
-    def string(self, value: Any, key: str) -> str:
-        if not isinstance(value, str):
-            raise self.fail(key, "expected a string")
-        return value
 
     def keys(self, data: Mapping, allowed: set[str], prefix: str) -> None:
         for key in data:
@@ -397,10 +387,7 @@ class _Reader:
         return text
 
     def duration(self, value: Any, key: str) -> float:
-        try:
-            seconds = parse_duration(value)
-        except (TypeError, ValueError) as exc:
-            raise self.fail(key, str(exc)) from None
+        seconds = super().duration(value, key)
         if seconds <= 0:
             raise self.fail(key, "must be positive")
         return seconds
