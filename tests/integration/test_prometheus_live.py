@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest

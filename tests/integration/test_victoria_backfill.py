@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.assertions import assert_incident_breaches
 from voicetop.config import Connection
-from voicetop.domain.model import HealthState, Window
+from voicetop.domain.model import HealthState
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.poller import Poller, ViewWindow
 from voicetop.profiles.metrics import SEED

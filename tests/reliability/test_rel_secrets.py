@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 from rel_checks import assert_clear_message
-from rel_tmux import Tmux, VOICETOP, alive, wait_file
+from rel_tmux import Tmux, alive, wait_file
 from tests.support.canned_http import CannedServer, json_body, matrix
 from tests.support.otel_traces import seed_sessions
 from tests.support.trace_server import TraceBackend
@@ -69,7 +69,7 @@ def token_file(tmp_path):
 
 
 def _config(tmp_path, prom_url: str, how: str, token_file=None, traces_url: str | None = None) -> str:
-    ref = f'bearer_token_env = "VT_TEST_TOKEN"' if how == "env" else f'bearer_token_file = "{token_file}"'
+    ref = 'bearer_token_env = "VT_TEST_TOKEN"' if how == "env" else f'bearer_token_file = "{token_file}"'
     text = f'[contexts.prod]\nprometheus = {{ url = "{prom_url}", {ref} }}\n'
     if traces_url:
         text += f'traces = {{ url = "{traces_url}", {ref} }}\ntraces_kind = "jaeger"\n'

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ui_helpers import screen_text, wait_for
 from textual.widgets import Input
 
-from voicetop.domain.model import Severity
 from voicetop.ui.screens.agent import AgentScreen
 from voicetop.ui.screens.help import HelpScreen
 from voicetop.ui.widgets.agent_table import AgentTable

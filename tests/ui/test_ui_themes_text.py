@@ -9,7 +9,6 @@ from ui_helpers import screen_text, wait_for
 from rich.text import Text
 from textual.filter import Monochrome
 
-from voicetop.domain.model import Series
 from voicetop.domain.text import safe_text
 from voicetop.sources.base import SourceError
 from voicetop.ui.themes import load_themes, parse_theme, theme_dirs
