@@ -35,7 +35,7 @@ def value(agent: int, key: str, t: float) -> float:
 
 
 class MovingMetrics:
-    """A MetricsSource whose clock moves one step per :meth:`fetch` (or stands still)."""
+    """A MetricsSource whose clock moves ``step`` seconds per :meth:`fetch` (or stands still)."""
 
     name = "synthetic"
 
@@ -44,6 +44,7 @@ class MovingMetrics:
         self.step = step
         self.advance = advance
         self.clock = START
+        self._last: MetricsResult | None = None
 
     def now(self) -> float:
         return self.clock
@@ -51,6 +52,12 @@ class MovingMetrics:
     def fetch(self, window: Window) -> MetricsResult:
         if self.advance:
             self.clock += self.step
+        if self._last is not None and self._last.window == window:
+            return self._last  # same window as the last poll: same answer (a live console between steps)
+        self._last = self._compute(window)
+        return self._last
+
+    def _compute(self, window: Window) -> MetricsResult:
         times = window.timestamps()
         keys = [stage_stat_key(s, q) for s in STAGES for q, _ in QUANTILES] + list(SCALARS)
         series: dict[str, dict[str | None, Series]] = {}

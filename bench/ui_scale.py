@@ -88,12 +88,13 @@ async def memory_growth(cycles: int, warmup: int, agents: int = 12) -> dict:
     from voicetop.config import Config
     from voicetop.ui.app import VoicetopApp
 
-    source = MovingMetrics(agents=agents)
+    source = MovingMetrics(agents=agents, step=1.0)  # 1 s refreshes: the 15 s window moves every 15th
     app = VoicetopApp(metrics=source, config=Config(refresh=3600.0))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.frames_applied >= 1, 30, "a frame")
         await asyncio.to_thread(app.poller.stop, 5.0)
         before = None
+        trend: list[float] = []
         started = time.perf_counter()
         for cycle in range(warmup + cycles):
             if cycle == warmup:
@@ -103,11 +104,14 @@ async def memory_growth(cycles: int, warmup: int, agents: int = 12) -> dict:
                 started = time.perf_counter()
             app.apply_frame(app.poller.poll_once())
             await pilot.pause()
+            if cycle >= warmup and (cycle - warmup) % max(1, cycles // 5) == 0:
+                trend.append(round(rss_mb(), 1))
         gc.collect()
         await pilot.pause()
         after = rss_mb()
         elapsed = time.perf_counter() - started
-    return {"growth": after - before, "before": before, "after": after, "per_cycle_ms": elapsed / cycles * 1000}
+    return {"growth": after - before, "before": before, "after": after, "per_cycle_ms": elapsed / cycles * 1000,
+            "trend": trend}
 
 
 def run(report: Report, sessions: int = 10_000, presses: int = 60, spans: int = 2000, opens: int = 5,
@@ -126,4 +130,4 @@ def run(report: Report, sessions: int = 10_000, presses: int = 60, spans: int = 
     found = asyncio.run(memory_growth(cycles, warmup))
     report.add("5 UI scale", f"RSS growth over {cycles:,} refresh cycles", found["growth"], "MB", MEMORY_TARGET_MB,
                note=f"{found['before']:.0f} → {found['after']:.0f} MB after {warmup} warm-up cycles; "
-                    f"{found['per_cycle_ms']:.1f} ms per poll→frame→sync→repaint cycle")
+                    f"{found['per_cycle_ms']:.1f} ms per poll→frame→sync→repaint cycle; RSS trend {found['trend']}")

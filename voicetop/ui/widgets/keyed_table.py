@@ -64,6 +64,7 @@ class KeyedTable(DataTable):
         self.sort_reverse = False
         self.tie_break: Callable[[str], Any] = lambda key: key
         self.last_sync = SyncStats()
+        _cap_render_caches(self)
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         """(Re)define the columns; existing rows are kept by key."""
@@ -167,6 +168,26 @@ class KeyedTable(DataTable):
             if index != self.cursor_row:
                 self.move_cursor(row=index, animate=False, scroll=False)
         return resorted
+
+
+#: Entries kept in DataTable's render caches.  Their keys include the table's update
+#: count, which every update_cell bumps, so a table refreshed once a second fills
+#: Textual's defaults (10,000 cells, 1,000 rows and lines: megabytes of dead renders
+#: and the old cells they hold) before anything is evicted.  A few screenfuls is all
+#: a repaint can reuse.
+RENDER_CACHE_LIMITS = {
+    "_cell_render_cache": 2000,
+    "_row_render_cache": 200,
+    "_row_renderable_cache": 200,
+    "_line_cache": 200,
+}
+
+
+def _cap_render_caches(table: DataTable) -> None:
+    for name, limit in RENDER_CACHE_LIMITS.items():
+        cache = getattr(table, name, None)
+        if cache is not None and getattr(cache, "maxsize", 0) > limit:
+            cache.maxsize = limit
 
 
 def _signature(cell: Any) -> tuple:
