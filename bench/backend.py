@@ -86,7 +86,7 @@ async def measure_fleet(url: str, cycles: int, warmup: int = 2) -> dict:
     cycle_times, frame_times, raw_times, requests, cells, failed = [], [], [], [], [], []
     agents = 0
     try:
-        async with app.run_test(size=(120, 40)) as pilot, httpx.AsyncClient(timeout=30) as client:
+        async with app.run_test(size=(120, 40)) as pilot, httpx.AsyncClient(timeout=180) as client:
             clock = RepaintClock(app)
             await wait_until(pilot, lambda: app.frames_applied >= 1, 300, "the first frame")
             await asyncio.to_thread(app.poller.stop, 5.0)  # the bench drives the polls itself
