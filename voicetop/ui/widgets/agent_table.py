@@ -160,17 +160,6 @@ class AgentTable(KeyedTable):
             note += f' · filter "{safe_text(self.filter_text, 20)}"'
         return note
 
-    def cycle_sort(self) -> str:
-        """Move the sort to the next visible column; returns its key."""
-        keys = [c.key for c in self.columns_spec]
-        index = keys.index(self.sort_column) if self.sort_column in keys else -1
-        column = keys[(index + 1) % len(keys)]
-        self.set_sort(column, self.sort_reverse)
-        return column
-
-    def reverse_sort(self) -> None:
-        self.set_sort(self.sort_column, not self.sort_reverse)
-
     def sort_by_header(self, column: str) -> None:
         """Header click: sort by it, or flip the order when already sorted by it."""
         if column == self.sort_column:

@@ -115,16 +115,6 @@ class DrillTable(KeyedTable):
         self.sort_column = sort_column
         self.sort_reverse = reverse
 
-    def cycle_sort(self) -> str:
-        keys = [c.key for c in self.columns_spec]
-        index = keys.index(self.sort_column) if self.sort_column in keys else -1
-        column = keys[(index + 1) % len(keys)]
-        self.set_sort(column, self.sort_reverse)
-        return column
-
-    def reverse_sort(self) -> None:
-        self.set_sort(self.sort_column, not self.sort_reverse)
-
     def sort_note(self, ascii_arrows: bool = False) -> str:
         arrow = ("v" if ascii_arrows else "▼") if self.sort_reverse else ("^" if ascii_arrows else "▲")
         return f"sort {self.labels.get(self.sort_column or '', '?')}{arrow}"

@@ -141,6 +141,17 @@ class KeyedTable(DataTable):
         super()._update_dimensions(new_rows)
         self._row_render_cache.clear()
 
+    def cycle_sort(self) -> str:
+        """Move the sort to the next visible column; returns its key."""
+        keys = [c.key for c in self.columns_spec]
+        index = keys.index(self.sort_column) if self.sort_column in keys else -1
+        column = keys[(index + 1) % len(keys)]
+        self.set_sort(column, self.sort_reverse)
+        return column
+
+    def reverse_sort(self) -> None:
+        self.set_sort(self.sort_column, not self.sort_reverse)
+
     def set_sort(self, column: str | None, reverse: bool) -> None:
         self.sort_column, self.sort_reverse = column, reverse
         self._restore_order(self.cursor_key())
