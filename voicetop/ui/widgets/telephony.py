@@ -21,6 +21,7 @@ from voicetop.domain.telephony import STATS, TelephonyStats, fmt_value
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import Palette
+from voicetop.ui.widgets.quiet import update_static
 
 #: Cells: id -> (label, panel that must have data, stat for the sparkline and severity).
 CELLS: dict[str, tuple[str, str, str]] = {
@@ -134,7 +135,7 @@ class TelCell(Horizontal):
         if not self.display:
             return
         severity = severity_of(tel, key, thresholds)
-        self.query_one(".tel-value", Static).update(_styled(cell_value(tel, self.cell), severity, palette))
+        update_static(self.query_one(".tel-value", Static), _styled(cell_value(tel, self.cell), severity, palette))
         series = tel.series(key)
         data = series.finite_values() if series is not None else ()
         spark = self.query_one(Sparkline)
@@ -195,12 +196,12 @@ class TelephonyPanel(Vertical):
         people, media = summary_items(tel, thresholds)
         title = self.query_one("#tel-title", Static)
         if self.mode == "wide":
-            title.update(node_line(tel))
+            update_static(title, node_line(tel))
         elif self.mode == "two-line":
-            title.update(summary_line(people, palette))
-            self.query_one("#tel-second", Static).update(summary_line(media, palette))
+            update_static(title, summary_line(people, palette))
+            update_static(self.query_one("#tel-second", Static), summary_line(media, palette))
         else:  # rooms first, then the media figures (what explains poor transcription), then the rest
-            title.update(summary_line(people[:1] + media + people[1:], palette))
+            update_static(title, summary_line(people[:1] + media + people[1:], palette))
         if self.mode == "wide":
             for cell in self.query(TelCell):
                 cell.show(tel, thresholds, palette)
