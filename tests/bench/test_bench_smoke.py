@@ -66,7 +66,9 @@ def test_host_and_link_were_measured_on_a_real_terminal(figures):
     # Sanity bounds only: the targets (≤ 2 % CPU, ≤ 150 MB, ≤ 14 KB/s) are measured by
     # `python -m bench` on a quiet machine and reported in docs/benchmarks.md.
     assert 0 < cpu < 100 and 20 < rss < 400
-    assert 0 < link < 1000 and baseline > 0
+    # Only changed cells repaint: within one 15 s demo step the frames are identical, so a
+    # short smoke window may see no bytes at all from voicetop; the baseline always writes.
+    assert 0 <= link < 1000 and baseline > 0
 
 
 def test_startup_and_ui_figures(figures):
