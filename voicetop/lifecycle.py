@@ -78,6 +78,10 @@ def signals_raise_exit() -> Iterator[None]:
     with _handlers(handler):
         try:
             yield
+        except GeneratorExit:
+            # Closed without __exit__: the signal's SystemExit struck inside
+            # contextlib's own __exit__ and is already on its way out.
+            raise
         except BaseException:
             if received:
                 raise SystemExit(exit_code(received[0])) from None
