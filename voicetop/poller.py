@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable
 
 from voicetop.compare_view import CompareView, enrich
-from voicetop.domain.frame_builder import build_frame
+from voicetop.domain.frame_builder import FrameBuilder
 from voicetop.domain.model import (
     QUANTILES,
     STAGES,
@@ -107,6 +107,7 @@ class Poller:
         self._trace_cache: tuple[Window, object, object, SourceHealth | None] | None = None
         self._alertmanager_last: tuple[float, tuple] | None = None
         self.compare = CompareView()
+        self._frames = FrameBuilder()  # re-evaluates only agents whose series changed
         self.failures = 0
         self.polls = 0
 
@@ -234,7 +235,7 @@ class Poller:
         if self.alertmanager is not None:
             alerts, am_health = self._alertmanager_alerts(alerts, now)
             healths += (am_health,)
-        return build_frame(
+        return self._frames.build(
             result, self.thresholds, healths, created_at=now, mode=mode, alerts=alerts,
             context=self.context, derived_stages=derived,
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from array import array
+from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from voicetop.domain.model import (
@@ -19,7 +22,7 @@ from voicetop.domain.model import (
     StageStats,
     stage_stat_key,
 )
-from voicetop.domain.telephony import with_telephony
+from voicetop.domain.telephony import TelephonyStats, with_telephony
 from voicetop.domain.thresholds import ThresholdSet, evaluate
 
 
@@ -50,6 +53,146 @@ def _last(series: Mapping[str, Series], key: str) -> float | None:
     return None if found is None else found.last()
 
 
+def same_series(a: Series, b: Series) -> bool:
+    """Equal timestamps and values, NaN equal to NaN (``==`` says NaN != NaN)."""
+    if a == b:
+        return True
+    return a.timestamps == b.timestamps and array("d", a.values).tobytes() == array("d", b.values).tobytes()
+
+
+def same_series_map(a: Mapping[str, Series], b: Mapping[str, Series]) -> bool:
+    """The same stat keys, each with the same series."""
+    if a is b:
+        return True
+    if a.keys() != b.keys():
+        return False
+    return all(same_series(series, b[key]) for key, series in a.items())
+
+
+def _same_telephony(a: Mapping[str, Mapping[str | None, Series]], b: Mapping[str, Mapping[str | None, Series]]) -> bool:
+    return a.keys() == b.keys() and all(same_series_map(per_node, b[key]) for key, per_node in a.items())
+
+
+@dataclass(frozen=True)
+class _AgentEvaluation:
+    """One agent's inputs and what they evaluated to."""
+
+    series: Mapping[str, Series]
+    derived: Mapping[str, StageStats] | None
+    breaches: tuple[Breach, ...]
+    stats: AgentStats
+
+
+@dataclass(frozen=True)
+class _TelephonyEvaluation:
+    telephony: Mapping[str, Mapping[str | None, Series]]
+    errors: Mapping[str, str]
+    end: float
+    breaches_in: tuple[Breach, ...]
+    stats: TelephonyStats | None
+    breaches_out: tuple[Breach, ...]
+
+
+class FrameBuilder:
+    """Builds frames like :func:`build_frame`, re-evaluating only what changed.
+
+    Live polls within one window step (a 1 s refresh over 15 s steps) mostly get
+    the same series back: an agent (or the fleet) whose series and trace-derived
+    stages equal the previous call's keeps its breaches and its AgentStats
+    object, and unchanged telephony keeps its stats and breaches.  Keeping the
+    same objects also lets the screens skip rows that did not change.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the poller thread and a one-shot poll may overlap
+        self._thresholds: ThresholdSet | None = None
+        self._agents: dict[str | None, _AgentEvaluation] = {}
+        self._telephony: _TelephonyEvaluation | None = None
+
+    def build(
+        self,
+        result: MetricsResult,
+        thresholds: ThresholdSet,
+        health: Iterable[SourceHealth],
+        *,
+        created_at: float,
+        mode: str = "live",
+        alerts: Iterable[Alert] = (),
+        context: str = "default",
+        derived_stages: Mapping[str | None, Mapping[str, StageStats]] | None = None,
+    ) -> Frame:
+        """Evaluate thresholds for the fleet and every agent; newest breaches first.
+
+        ``derived_stages`` (trace-derived percentiles per agent, fleet under None)
+        fill the stages the metrics lack; agents seen only in traces are included.
+        """
+        with self._lock:
+            return self._build(result, thresholds, health, created_at, mode, alerts, context, derived_stages)
+
+    def _build(self, result, thresholds, health, created_at, mode, alerts, context, derived_stages) -> Frame:
+        if thresholds is not self._thresholds:
+            self._thresholds, self._agents, self._telephony = thresholds, {}, None
+        derived = derived_stages or {}
+        previous, self._agents = self._agents, {}
+        fleet = self._evaluate(previous, None, result.for_agent(None), derived.get(None))
+        all_breaches: list[Breach] = list(fleet.breaches)
+        agents: list[AgentStats] = []
+        agent_ids = sorted(set(result.agent_ids()) | {a for a in derived if a is not None})
+        for agent_id in agent_ids:
+            found = self._evaluate(previous, agent_id, result.for_agent(agent_id), derived.get(agent_id))
+            all_breaches.extend(found.breaches)
+            agents.append(found.stats)
+        telephony, all_breaches = self._with_telephony(result, all_breaches)
+        all_breaches.sort(key=lambda b: (not b.active, -int(b.severity), -b.since))
+        return Frame(
+            created_at=created_at,
+            window=result.window,
+            mode=mode,
+            fleet=fleet.stats,
+            agents=tuple(agents),
+            breaches=tuple(all_breaches),
+            health=tuple(health),
+            alerts=tuple(alerts),
+            context=context,
+            telephony=telephony,
+        )
+
+    def _evaluate(
+        self,
+        previous: Mapping[str | None, _AgentEvaluation],
+        agent_id: str | None,
+        series: Mapping[str, Series],
+        derived: Mapping[str, StageStats] | None,
+    ) -> _AgentEvaluation:
+        known = previous.get(agent_id)
+        if known is not None and known.derived == derived and same_series_map(series, known.series):
+            self._agents[agent_id] = known
+            return known
+        assert self._thresholds is not None
+        breaches = tuple(evaluate(self._thresholds, series, agent_id))
+        found = _AgentEvaluation(series, derived, breaches, agent_stats(agent_id, series, breaches, derived))
+        self._agents[agent_id] = found
+        return found
+
+    def _with_telephony(self, result: MetricsResult, breaches: list[Breach]) -> tuple[TelephonyStats | None, list[Breach]]:
+        known = self._telephony
+        end = result.window.end
+        if (
+            known is not None
+            and known.end == end
+            and known.errors == result.errors
+            and known.breaches_in == tuple(breaches)
+            and _same_telephony(result.telephony, known.telephony)
+        ):
+            return known.stats, list(known.breaches_out)
+        assert self._thresholds is not None
+        stats, found = with_telephony(result, self._thresholds, breaches)
+        self._telephony = _TelephonyEvaluation(
+            result.telephony, dict(result.errors), end, tuple(breaches), stats, tuple(found)
+        )
+        return stats, found
+
+
 def build_frame(
     result: MetricsResult,
     thresholds: ThresholdSet,
@@ -66,29 +209,7 @@ def build_frame(
     ``derived_stages`` (trace-derived percentiles per agent, fleet under None)
     fill the stages the metrics lack; agents seen only in traces are included.
     """
-    derived = derived_stages or {}
-    all_breaches: list[Breach] = []
-    agents: list[AgentStats] = []
-    fleet_series = result.for_agent(None)
-    fleet_breaches = evaluate(thresholds, fleet_series, None)
-    all_breaches.extend(fleet_breaches)
-    agent_ids = sorted(set(result.agent_ids()) | {a for a in derived if a is not None})
-    for agent_id in agent_ids:
-        series = result.for_agent(agent_id)
-        breaches = evaluate(thresholds, series, agent_id)
-        all_breaches.extend(breaches)
-        agents.append(agent_stats(agent_id, series, breaches, derived.get(agent_id)))
-    telephony, all_breaches = with_telephony(result, thresholds, all_breaches)
-    all_breaches.sort(key=lambda b: (not b.active, -int(b.severity), -b.since))
-    return Frame(
-        created_at=created_at,
-        window=result.window,
-        mode=mode,
-        fleet=agent_stats(None, fleet_series, fleet_breaches, derived.get(None)),
-        agents=tuple(agents),
-        breaches=tuple(all_breaches),
-        health=tuple(health),
-        alerts=tuple(alerts),
-        context=context,
-        telephony=telephony,
+    return FrameBuilder().build(
+        result, thresholds, health, created_at=created_at, mode=mode, alerts=alerts,
+        context=context, derived_stages=derived_stages,
     )
