@@ -45,8 +45,7 @@ async def sessions_keys(count: int, presses: int) -> dict:
         started = time.perf_counter()
         def loaded_rows() -> bool:
             panels = app.screen.query(sessions_table.SessionsPanel)
-            tables = panels.first().query(sessions_table.DrillTable) if panels else []
-            return bool(tables) and tables.first().row_count == count
+            return bool(panels) and panels.first().table.row_count == count
 
         await wait_until(pilot, loaded_rows, 120, f"{count} session rows")
         loaded = time.perf_counter() - started
@@ -114,21 +113,61 @@ async def memory_growth(cycles: int, warmup: int, agents: int = 12) -> dict:
             "trend": trend}
 
 
+PARTS = ("memory", "sessions", "waterfall")
+
+
 def run(report: Report, sessions: int = 10_000, presses: int = 60, spans: int = 2000, opens: int = 5,
-        cycles: int = 10_000, warmup: int = 300) -> None:
-    memory = asyncio.run(memory_growth(cycles, warmup))  # first: a fresh heap, not one the 10,000 sessions grew
+        cycles: int = 10_000, warmup: int = 300, parts: tuple[str, ...] = PARTS) -> None:
+    if "memory" in parts:
+        memory = asyncio.run(memory_growth(cycles, warmup))  # first: a fresh heap, not one the 10,000 sessions grew
+    if "sessions" in parts:
+        report_sessions(report, sessions, presses)
+    if "waterfall" in parts:
+        report_waterfall(report, spans, opens, presses)
+    if "memory" in parts:
+        report_memory(report, memory, cycles, warmup)
+
+
+def report_sessions(report: Report, sessions: int, presses: int) -> None:
     found = asyncio.run(sessions_keys(sessions, presses))
     lat = [x * 1000 for x in found["latencies"]]
     report.add("5 UI scale", f"keypress → repaint, {sessions:,} live sessions (median)", median(lat), "ms",
                KEY_TARGET_MS, note=f"p95 {p95(lat):.0f} ms, max {max(lat):.0f} ms over {len(lat)} keys; "
                                    f"{found['updates']} table updates meanwhile; first load {found['loaded']:.1f} s")
+
+
+def report_waterfall(report: Report, spans: int, opens: int, presses: int) -> None:
     found = asyncio.run(waterfall(spans, opens, presses))
     report.add("5 UI scale", f"{spans:,}-span waterfall opens (median of {opens})", median(found["open"]) * 1000,
                "ms", WATERFALL_OPEN_TARGET_MS)
     lat = [x * 1000 for x in found["latencies"]]
     report.add("5 UI scale", f"keypress → repaint, scrolling the {spans:,}-span waterfall (median)", median(lat),
                "ms", KEY_TARGET_MS, note=f"p95 {p95(lat):.0f} ms over {len(lat)} keys")
-    found = memory
+
+
+def report_memory(report: Report, found: dict, cycles: int, warmup: int) -> None:
     report.add("5 UI scale", f"RSS growth over {cycles:,} refresh cycles", found["growth"], "MB", MEMORY_TARGET_MB,
                note=f"{found['before']:.0f} → {found['after']:.0f} MB after {warmup} warm-up cycles; "
                     f"{found['per_cycle_ms']:.1f} ms per poll→frame→sync→repaint cycle; RSS trend {found['trend']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.ui_scale sessions --sessions 10000``: one part of section 5 alone."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.ui_scale", description=main.__doc__)
+    parser.add_argument("parts", nargs="*", metavar="PART", help=f"any of {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--presses", type=int, default=60)
+    args = parser.parse_args(argv)
+    unknown = set(args.parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    report = Report()
+    run(report, sessions=args.sessions, presses=args.presses, parts=tuple(args.parts or PARTS))
+    print(report.markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

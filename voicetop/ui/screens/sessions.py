@@ -22,6 +22,7 @@ from voicetop.ui.widgets.drill_table import (
     TRACE_DERIVED_MARK,
     stat_text,
 )
+from voicetop.ui.widgets.quiet import update_static
 from voicetop.ui.widgets.sessions_table import SessionsPanel
 
 SUMMARY_LABELS = {"stt": "STT", "eou": "EOU", "ttft": "TTFT", "llm": "LLM", "tts": "TTS", "e2e": "E2E"}
@@ -54,8 +55,8 @@ class SessionsScreen(Screen):
 
     SCOPED_CSS = False
     DEFAULT_CSS = """
-    SessionsScreen > .sessions-title { height: 1; background: $panel; }
-    SessionsScreen > .sessions-summary { height: 1; }
+    SessionsScreen > .sessions-title { height: 1; width: 100%; background: $panel; }
+    SessionsScreen > .sessions-summary { height: 1; width: 100%; }
     """
     BINDINGS = [Binding("escape", "back", "Back")]
 
@@ -84,8 +85,8 @@ class SessionsScreen(Screen):
             summary = stage_summary(agent, app.thresholds, app.palette)
         if app.paused:
             title.append("  PAUSED", style=f"bold {app.palette.warning}")
-        self.query_one(".sessions-title", Static).update(title)
-        self.query_one(".sessions-summary", Static).update(summary)
+        update_static(self.query_one(".sessions-title", Static), title)  # unchanged text: nothing repaints
+        update_static(self.query_one(".sessions-summary", Static), summary)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,10 +1,15 @@
 """Live sessions of one agent: a sortable, filterable table refreshed in place.
 
 Used embedded in the agent detail screen and full-screen in SessionsScreen.
-All trace-source calls run in worker threads; Enter opens the turns screen.
+All trace-source calls, and the sorting and filtering of what they return, run
+in worker threads; the table renders only the rows on screen, so 10,000
+sessions refreshed every second keep key presses fast.  Enter opens the turns
+screen.
 """
 
 from __future__ import annotations
+
+from typing import Mapping, Sequence
 
 from rich.text import Text
 from textual import on
@@ -13,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Resize
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from voicetop.domain.model import Session, Severity
@@ -22,7 +27,6 @@ from voicetop.domain.timeparse import format_duration
 from voicetop.ui.format import fmt_number
 from voicetop.ui.widgets.drill_table import (
     TRACE_WINDOW_SECONDS,
-    DrillTable,
     Fetched,
     age_text,
     fetch,
@@ -31,6 +35,9 @@ from voicetop.ui.widgets.drill_table import (
     trace_window_end,
 )
 from voicetop.ui.widgets.keyed_table import Column, SortCell
+from voicetop.ui.widgets.quiet import update_static
+from voicetop.ui.widgets.session_rows import Ordering, SessionRows, session_rows
+from voicetop.ui.widgets.sessions_view import SessionsView
 
 REFRESH_SECONDS = 3.0
 SESSION_LIMIT = 500
@@ -80,11 +87,11 @@ class SessionsPanel(Vertical):
     DEFAULT_CSS = """
     SessionsPanel { height: 1fr; min-height: 5; }
     AgentScreen > SessionsPanel { height: 40%; min-height: 7; }
-    SessionsPanel > .sessions-status { height: 1; background: $panel; }
+    SessionsPanel > .sessions-status { height: 1; width: 100%; background: $panel; }
     SessionsPanel > Input.sessions-filter, SessionsPanel > Input.sessions-filter:focus {
         height: 1; border: none; padding: 0 1; background: $boost;
     }
-    SessionsPanel > DrillTable { height: 1fr; }
+    SessionsPanel > SessionsView { height: 1fr; }
     """
     BINDINGS = [
         Binding("s", "cycle_sort", "Sort"),
@@ -96,7 +103,6 @@ class SessionsPanel(Vertical):
     def __init__(self, agent_id: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.agent_id = agent_id
-        self.sessions: dict[str, Session] = {}
         self.filter_text = ""
         self.error = ""
         self.loaded = False
@@ -106,16 +112,23 @@ class SessionsPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", classes="sessions-status")
         yield Input(placeholder="filter sessions by id or room — Enter applies, Esc clears", classes="sessions-filter")
-        yield DrillTable(LABELS, "worst", True, cursor_type="row")
+        yield SessionsView(LABELS, self._cells, "worst", True)
 
     @property
-    def table(self) -> DrillTable:
-        return self.query_one(DrillTable)
+    def table(self) -> SessionsView:
+        return self.query_one(SessionsView)
+
+    @property
+    def sessions(self) -> Mapping[str, Session]:
+        """All sessions of the last load (key → session), filtered or not."""
+        return self.table.rows.sessions
+
+    def _cells(self, session: Session, now: float, columns: Sequence[Column]) -> list[SortCell]:
+        return session_cells(session, now, self.app, tuple(columns))
 
     def on_mount(self) -> None:
         self.query_one(Input).display = False
         self.table.set_columns(columns_for(self.size.width))
-        self.table.tie_break = lambda key: key
         if self.app.traces is None:
             self._status()
             return
@@ -127,7 +140,6 @@ class SessionsPanel(Vertical):
         columns = columns_for(event.size.width)
         if columns != self.table.columns_spec:
             self.table.set_columns(columns)
-            self._show()
 
     def focus_table(self) -> None:
         self.table.focus()
@@ -144,15 +156,19 @@ class SessionsPanel(Vertical):
             return
         self._loading = True
         self._status()
-        self.run_worker(self._query, thread=True, group="sessions", exclusive=True)
+        ordering = self.table.ordering
+        self.run_worker(lambda: self._query(ordering), thread=True, group="sessions", exclusive=True)
 
-    def _query(self) -> Fetched[tuple[float, list[Session]]]:
-        app = self.app
+    def _query(self, ordering: Ordering) -> Fetched[SessionRows]:
+        """(Worker thread) the agent's sessions, already filtered and sorted."""
+        app, agent_id = self.app, self.agent_id
 
-        def call() -> tuple[float, list[Session]]:
+        def call() -> SessionRows:
             until = trace_window_end(app)
             since = until - TRACE_WINDOW_SECONDS
-            return until, app.traces.sessions(self.agent_id, since, until, SESSION_LIMIT)
+            found = app.traces.sessions(agent_id, since, until, SESSION_LIMIT)
+            sessions = {s.session_id: s for s in found if s.agent_id == agent_id or not s.agent_id}
+            return session_rows(sessions, ordering, until)
 
         return fetch(call)
 
@@ -165,29 +181,18 @@ class SessionsPanel(Vertical):
             self._loading = False
             self._apply(event.worker.result)
 
-    def _apply(self, result: Fetched[tuple[float, list[Session]]]) -> None:
+    def _apply(self, result: Fetched[SessionRows]) -> None:
         self.table.loading = False
         self.loaded = True
         if not result.ok:
             self.error = result.error
         else:
             self.error = ""
-            self.window_end, sessions = result.value
-            self.sessions = {s.session_id: s for s in sessions if s.agent_id == self.agent_id or not s.agent_id}
-            self._show()
+            self.window_end = result.value.now
+            self.table.show(result.value)
         self._status()
 
     # -- rendering ---------------------------------------------------------
-    def _show(self) -> None:
-        now = self.window_end or 0.0
-        needle = self.filter_text.lower()
-        wanted = {
-            key: session_cells(session, now, self.app, self.table.columns_spec)
-            for key, session in self.sessions.items()
-            if not needle or needle in key.lower() or needle in session.room.lower()
-        }
-        self.table.sync(wanted)
-
     def _status(self) -> None:
         text = Text(" Sessions ", style="bold reverse", no_wrap=True, overflow="ellipsis")
         if self.app.traces is None:
@@ -209,13 +214,13 @@ class SessionsPanel(Vertical):
                 text.append("  (no finished turns yet)", style="dim")
             else:
                 text.append("  Enter: turns", style="dim")
-        self.query_one(".sessions-status", Static).update(text)
+        update_static(self.query_one(".sessions-status", Static), text)  # no layout pass: fixed size
 
     # -- events and actions ------------------------------------------------
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
+    @on(SessionsView.Selected)
+    def _selected(self, event: SessionsView.Selected) -> None:
         event.stop()
-        session = self.sessions.get(str(event.row_key.value))
+        session = self.sessions.get(event.key)
         if session is not None:
             from voicetop.ui.screens.turns import TurnsScreen
 
@@ -267,6 +272,6 @@ class SessionsPanel(Vertical):
 
     def _set_filter(self, text: str) -> None:
         self.filter_text = text.strip()
-        self._show()
+        self.table.set_filter(self.filter_text)
         self._status()
         self.refresh_bindings()
