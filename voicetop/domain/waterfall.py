@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Collection, Mapping
+from typing import Collection, Mapping, Sequence
 
 from voicetop.domain.model import Severity, Span, Trace
+from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.profiles.spans import SpanProfile, detect_profile
 
 SYNTHETIC_ROOT_ID = "synthetic-root"
 SYNTHETIC_ROOT_NAME = "(root span not exported yet)"
+#: Longest span name shown (in cells); longer names are cut.
+LABEL_MAX = 120
 
 #: Short stage names for the dominant-stage sentence.
 STAGE_WORDS: Mapping[str, str] = {
@@ -35,7 +38,7 @@ STAGE_WORDS: Mapping[str, str] = {
 _ADDITIVE_STAGES = ("stt", "eou", "llm", "tool", "tts")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WaterfallRow:
     """One span laid out: times in ms relative to the waterfall start."""
 
@@ -49,6 +52,8 @@ class WaterfallRow:
     child_count: int
     #: Index one past this row's last descendant in ``Waterfall.rows``.
     subtree_end: int
+    #: The span name made safe for a terminal (see :func:`span_label`).
+    label: str
     severity: Severity = Severity.OK
     over_threshold: str = ""
     synthetic: bool = False
@@ -171,7 +176,7 @@ def _break_cycles(by_id: dict[str, Span], children: dict[str, list[Span]], tops:
                     stack.extend(c.span_id for c in children.get(current, ()))
 
 
-def _self_time(span: Span, kids: list[Span]) -> float:
+def _self_time(span: Span, kids: Sequence[Span]) -> float:
     """Duration minus the union of children's intervals clipped to the span."""
     covered = 0
     cursor = span.start_ns
@@ -235,39 +240,55 @@ def build_waterfall(
         _critical(top, children, critical)
     origin = min((s.start_ns for s in tops), default=spans_start)
     end = max([spans_end, *(s.end_ns for s in tops)], default=origin)
-    rows: list[WaterfallRow | None] = []
+    order: list[tuple[Span, int, bool]] = []  # depth-first: (span, depth, synthetic)
     stack: list[tuple[Span, int, bool]] = [(t, 0, synthetic) for t in reversed(tops)]
-    open_rows: list[tuple[int, int]] = []  # (row index, depth) awaiting subtree_end
-    pending: dict[int, dict] = {}
     while stack:
         span, depth, fake_row = stack.pop()
-        while open_rows and open_rows[-1][1] >= depth:
-            index, _ = open_rows.pop()
-            pending[index]["subtree_end"] = len(rows)
-        kids = children.get(span.span_id, [])
-        severity, why = marks.get(span.span_id, (Severity.OK, ""))
-        pending[len(rows)] = dict(
+        order.append((span, depth, fake_row))
+        stack.extend((kid, depth + 1, False) for kid in reversed(children.get(span.span_id, ())))
+    ends = _subtree_ends([depth for _, depth, _ in order])
+    ok = (Severity.OK, "")
+    built = tuple(
+        WaterfallRow(
             span=span,
             depth=depth,
             offset_ms=(span.start_ns - origin) / 1e6,
             duration_ms=span.duration_ms,
-            self_ms=_self_time(span, kids),
+            self_ms=_self_time(span, children.get(span.span_id, ())),
             on_critical_path=span.span_id in critical,
             stage=None if fake_row else profile.stage_of_span(span.name),
-            child_count=len(kids),
-            subtree_end=0,
-            severity=severity,
-            over_threshold=why,
+            child_count=len(children.get(span.span_id, ())),
+            subtree_end=end,
+            severity=marks.get(span.span_id, ok)[0],
+            over_threshold=marks.get(span.span_id, ok)[1],
             synthetic=fake_row,
+            label=span_label(span.name),
         )
-        open_rows.append((len(rows), depth))
-        rows.append(None)
-        for kid in reversed(kids):
-            stack.append((kid, depth + 1, False))
-    for index, _ in open_rows:
-        pending[index]["subtree_end"] = len(rows)
-    built = tuple(WaterfallRow(**pending[i]) for i in range(len(rows)))
+        for (span, depth, fake_row), end in zip(order, ends)
+    )
     return Waterfall(trace.trace_id, built, origin, max(0, end - origin) / 1e6)
+
+
+def span_label(name: str) -> str:
+    """A span name as shown: :func:`safe_text` (cut to ``LABEL_MAX``), ``(unnamed)`` when empty.
+
+    Plain ASCII names that ``safe_text`` would return unchanged skip it (most names).
+    """
+    if name.isascii() and name.isprintable() and 0 < len(name) <= LABEL_MAX and "  " not in name \
+            and name[0] != " " and name[-1] != " ":
+        return name
+    return safe_text(name, LABEL_MAX) or "(unnamed)"
+
+
+def _subtree_ends(depths: list[int]) -> list[int]:
+    """For rows in depth-first order, the index one past each row's last descendant."""
+    ends = [len(depths)] * len(depths)
+    open_rows: list[int] = []
+    for index, depth in enumerate(depths):
+        while open_rows and depths[open_rows[-1]] >= depth:
+            ends[open_rows.pop()] = index
+        open_rows.append(index)
+    return ends
 
 
 def _threshold_marks(
