@@ -10,8 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
-from textual.worker import Worker, WorkerState
+from textual.widgets import DataTable, Static
 
 from voicetop.domain.model import Session, Severity, Turn
 from voicetop.domain.text import safe_text
@@ -22,6 +21,7 @@ from voicetop.ui.widgets.drill_table import (
     TRACE_WINDOW_SECONDS,
     DrillTable,
     Fetched,
+    FetchWorkerMixin,
     clock_seconds,
     fetch,
     ms_cell,
@@ -30,6 +30,7 @@ from voicetop.ui.widgets.drill_table import (
     trace_window_end,
 )
 from voicetop.ui.widgets.keyed_table import Column, SortCell
+from voicetop.ui.widgets.steady_footer import SteadyFooter
 
 REFRESH_SECONDS = 3.0
 #: Stage columns in pipeline order: (stage, header).
@@ -90,7 +91,7 @@ def session_summary(turns: list[Turn], ascii_glyphs: bool = False) -> Text:
     return text
 
 
-class TurnsScreen(Screen):
+class TurnsScreen(FetchWorkerMixin, Screen):
     """One row per turn of ``session``; refreshed while the session is live."""
 
     SCOPED_CSS = False
@@ -105,6 +106,8 @@ class TurnsScreen(Screen):
         Binding("s", "cycle_sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse", show=False),
     ]
+    WORKER_GROUP = "turns"
+    WORKER_FAILED = "could not load the turns"
 
     def __init__(self, session: Session) -> None:
         super().__init__(classes="turns-screen")
@@ -119,7 +122,7 @@ class TurnsScreen(Screen):
         yield Static("", classes="turns-summary")
         yield Static("", classes="turns-status")
         yield DrillTable(LABELS, "index", False, cursor_type="row")
-        yield Footer()
+        yield SteadyFooter()
 
     @property
     def table(self) -> DrillTable:
@@ -153,7 +156,7 @@ class TurnsScreen(Screen):
         if self._loading or self.app.traces is None:
             return
         self._loading = True
-        self.run_worker(self._query, thread=True, group="turns", exclusive=True)
+        self.run_worker(self._query, thread=True, group=self.WORKER_GROUP, exclusive=True)
 
     def _query(self) -> Fetched[list[Turn]]:
         app, session = self.app, self.session
@@ -164,15 +167,6 @@ class TurnsScreen(Screen):
             return app.traces.turns(session.session_id, since, until)
 
         return fetch(call)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "turns" or event.worker.node is not self:
-            return
-        if event.state in (WorkerState.CANCELLED, WorkerState.ERROR):
-            self._loading = False
-        elif event.state is WorkerState.SUCCESS:
-            self._loading = False
-            self._apply(event.worker.result)
 
     def _apply(self, result: Fetched[list[Turn]]) -> None:
         self.table.loading = False

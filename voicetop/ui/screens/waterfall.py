@@ -9,23 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
+from textual.widgets import Static
 
 from voicetop.domain.model import Severity, Trace, Turn
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.domain.turns import turn_subtree
-from voicetop.domain.waterfall import Waterfall, build_waterfall, dominant_text
+from voicetop.domain.waterfall import Waterfall, WaterfallRow, build_waterfall, dominant_text
 from voicetop.profiles.spans import SpanProfile
-from voicetop.ui.widgets.drill_table import Fetched, clock_seconds, fetch
+from voicetop.ui.widgets.drill_table import Fetched, FetchWorkerMixin, clock_seconds, fetch
+from voicetop.ui.widgets.quiet import update_static
 from voicetop.ui.widgets.span_detail import SpanDetail
+from voicetop.ui.widgets.steady_footer import SteadyFooter
 from voicetop.ui.widgets.waterfall import WaterfallView, legend
 
 NARROW_WIDTH = 120
@@ -60,18 +60,20 @@ def trace_profile(traces: object) -> SpanProfile | None:
     return profile if isinstance(profile, SpanProfile) else None
 
 
-class WaterfallScreen(Screen):
+class WaterfallScreen(FetchWorkerMixin, Screen):
     """The waterfall of ``turn`` (or of a bare trace id)."""
 
     SCOPED_CSS = False
     DEFAULT_CSS = """
-    WaterfallScreen > .wf-title { height: 1; background: $panel; }
-    WaterfallScreen > .wf-legend { height: 1; }
+    WaterfallScreen > .wf-title { width: 1fr; height: 1; background: $panel; }
+    WaterfallScreen > .wf-legend { width: 1fr; height: 1; }
     WaterfallScreen > #wf-body { height: 1fr; layout: horizontal; }
     WaterfallScreen.-narrow > #wf-body { layout: vertical; }
     WaterfallScreen.-narrow SpanDetail { width: 100%; height: 9; border-left: none; border-top: tall $panel; }
     """
     BINDINGS = [Binding("escape", "back", "Back")]
+    WORKER_GROUP = "waterfall"
+    WORKER_FAILED = "could not lay out the trace"
 
     def __init__(self, turn: Turn | None = None, *, trace_id: str | None = None, trace: Trace | None = None) -> None:
         super().__init__(classes="waterfall-screen")
@@ -82,7 +84,7 @@ class WaterfallScreen(Screen):
         self.given_trace = trace
         self.laid_out: LaidOut | None = None
         self.error = ""
-        self.load_seconds: float | None = None
+        self._styled_for: tuple | None = None  # (theme, palette) the rows were last drawn in
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), classes="wf-title")
@@ -90,7 +92,7 @@ class WaterfallScreen(Screen):
         with Container(id="wf-body"):
             yield WaterfallView(id="waterfall")
             yield SpanDetail(id="span-detail")
-        yield Footer()
+        yield SteadyFooter()
 
     @property
     def view(self) -> WaterfallView:
@@ -101,10 +103,12 @@ class WaterfallScreen(Screen):
         return self.query_one(SpanDetail)
 
     def on_mount(self) -> None:
+        self._styled_for = (self.app.theme, self.app.palette)
         self._apply_size(self.size.width)
-        self.view.focus()
-        self.view.loading = True
-        self.run_worker(self._load, thread=True, group="waterfall", exclusive=True)
+        self.view.focus()  # the title says "loading trace…" until the worker is done
+        # Immediate: the detail pane repaints in the same frame as the cursor row.
+        self.view.highlighted_signal.subscribe(self, self._highlighted, immediate=True)
+        self.run_worker(self._load, thread=True, group=self.WORKER_GROUP, exclusive=True)
 
     def on_resize(self, event: Resize) -> None:
         self._apply_size(event.size.width)
@@ -124,32 +128,27 @@ class WaterfallScreen(Screen):
             return Fetched(error="no trace backend configured")
         return fetch(call)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "waterfall" or event.worker.node is not self:
-            return
-        if event.state is WorkerState.SUCCESS:
-            self.show(event.worker.result)
-        elif event.state is WorkerState.ERROR:
-            self.show(Fetched(error="could not lay out the trace"))
-
-    def show(self, result: Fetched[LaidOut]) -> None:
+    def _apply(self, result: Fetched[LaidOut]) -> None:
         """Render a loaded (or failed) waterfall."""
-        self.view.loading = False
         self.error = result.error
         if result.ok:
             self.laid_out = result.value
             self.view.set_waterfall(result.value.waterfall)
-        self.query_one(".wf-title", Static).update(self._title())
+        update_static(self.query_one(".wf-title", Static), self._title())
 
     # -- rendering ---------------------------------------------------------
     def show_frame(self, frame: object) -> None:
-        """Called by the App on every frame and theme change: repaint in the current theme."""
+        """Called by the App on every frame and theme change: repaint in the current theme
+        (the rows and the detail pane only when the theme or palette changed)."""
         if not self.is_mounted:
             return
-        self.query_one(".wf-legend", Static).update(self._legend())
-        self.query_one(".wf-title", Static).update(self._title())
-        self.view.restyle()
-        self.detail.show(self.view.current, self.view.waterfall, self.app.palette, keep_scroll=True)
+        update_static(self.query_one(".wf-legend", Static), self._legend())
+        update_static(self.query_one(".wf-title", Static), self._title())
+        style = (self.app.theme, self.app.palette)
+        if style != self._styled_for:
+            self._styled_for = style
+            self.view.restyle()
+            self.detail.show(self.view.current, self.view.waterfall, self.app.palette, keep_scroll=True)
 
     @property
     def dominant(self) -> str:
@@ -193,9 +192,8 @@ class WaterfallScreen(Screen):
         text.append("space/h/l fold  j/k move", style="dim")
         return text
 
-    @on(WaterfallView.Highlighted)
-    def _highlighted(self, event: WaterfallView.Highlighted) -> None:
-        self.detail.show(event.row, self.view.waterfall, self.app.palette)
+    def _highlighted(self, row: WaterfallRow | None) -> None:
+        self.detail.show(row, self.view.waterfall, self.app.palette)
 
     def action_back(self) -> None:
         self.app.pop_screen()

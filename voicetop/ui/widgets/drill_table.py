@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, ClassVar, Generic, TypeVar
+
+from textual.worker import Worker, WorkerState
 
 from voicetop.domain.model import Severity, StageStats
 from voicetop.domain.text import safe_text
@@ -47,6 +49,32 @@ def fetch(call: Callable[[], T]) -> Fetched[T]:
         return Fetched(error=safe_text(str(exc), 120) or "backend error")
     except Exception as exc:  # noqa: BLE001 - a broken source must not kill the UI
         return Fetched(error=f"unexpected {type(exc).__name__} from the trace source")
+
+
+class FetchWorkerMixin:
+    """For a screen or widget whose thread workers (group ``WORKER_GROUP``)
+    return :class:`Fetched`: hands each finished result to ``_apply`` and
+    clears ``_loading`` when a worker ends, however it ends."""
+
+    WORKER_GROUP: ClassVar[str]
+    #: Shown when the worker itself raised (``fetch`` already catches source errors).
+    WORKER_FAILED: ClassVar[str] = "could not load from the trace source"
+    _loading = False
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != self.WORKER_GROUP or worker.node is not self:
+            return
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self._loading = False
+        if event.state is WorkerState.SUCCESS:
+            self._apply(worker.result)
+        elif event.state is WorkerState.ERROR:
+            self._apply(Fetched(error=self.WORKER_FAILED))
+
+    def _apply(self, result: Fetched) -> None:
+        """Show a worker's result (or its failure)."""
+        raise NotImplementedError(f"{type(self).__name__} must define _apply")
 
 
 def stage_severity(

@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual import events
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 
 from voicetop.domain.model import STAGE_LABELS, Severity
 from voicetop.domain.text import safe_text
@@ -49,7 +52,7 @@ def detail_text(row: WaterfallRow | None, waterfall: Waterfall | None, palette: 
         text.append("no span selected", style="dim")
         return text
     span = row.span
-    text.append(safe_text(span.name, 120) or "(unnamed)", style="bold")
+    text.append(row.label, style="bold")
     text.append("\n")
     if row.synthetic:
         text.append("parent not in this trace (e.g. a live session's root)\n", style="dim italic")
@@ -95,26 +98,70 @@ def detail_text(row: WaterfallRow | None, waterfall: Waterfall | None, palette: 
     return text
 
 
-class SpanDetail(VerticalScroll):
-    """A scrollable pane showing :func:`detail_text` of the highlighted span."""
+class SpanDetail(ScrollView, can_focus=True):
+    """A scrollable pane showing :func:`detail_text` of the highlighted span.
 
-    DEFAULT_CSS = """
-    SpanDetail { width: 44; height: 1fr; border-left: tall $panel; padding: 0 1; }
-    SpanDetail > Static { width: 1fr; height: auto; }
+    A Line-API view of the text wrapped to the pane's width: a new span repaints
+    the pane without a layout pass (only a change in its line count resizes the
+    scrollable area).
     """
 
-    def compose(self):
-        yield Static("", classes="span-detail-body")
+    DEFAULT_CSS = """
+    SpanDetail { width: 44; height: 1fr; border-left: tall $panel; padding: 0 1;
+                 overflow-x: hidden; overflow-y: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._text = Text("", end="")
+        self._strips: list[Strip] = []
+        self._wrapped_for: tuple[int, int] | None = None  # (pane width, pane height) of ``_strips``
 
     def show(
         self, row: WaterfallRow | None, waterfall: Waterfall | None, palette: Palette, keep_scroll: bool = False
     ) -> None:
-        self.query_one(".span-detail-body", Static).update(detail_text(row, waterfall, palette))
+        self._text = detail_text(row, waterfall, palette)
+        self._wrapped_for = None
+        self._wrap()
         if not keep_scroll:
-            self.scroll_home(animate=False)
+            self.scroll_to(y=0, animate=False)
+        self.refresh()
 
     @property
     def plain(self) -> str:
         """The pane's text (for tests and the export)."""
-        rendered = self.query_one(".span-detail-body", Static).render()
-        return getattr(rendered, "plain", str(rendered))
+        return self._text.plain
+
+    def _wrap(self) -> None:
+        """Wrap the text to the pane (narrower by the scrollbar when it overflows)."""
+        width, height = self.container_size
+        if width <= 0 or self._wrapped_for == (width, height):
+            return
+        self._wrapped_for = (width, height)
+        strips = self._render_text(width)
+        if len(strips) > height:
+            strips = self._render_text(max(1, width - self.styles.scrollbar_size_vertical))
+        self._strips = strips
+        # At least the pane's height, so spans that fit never resize the scrollable area.
+        size = Size(max((s.cell_length for s in strips), default=0), max(len(strips), height))
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    def _render_text(self, width: int) -> list[Strip]:
+        visual = visualize(self, self._text, markup=False)
+        return Visual.to_strips(self, visual, width, None, self.visual_style, pad=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._wrap()
+
+    def notify_style_update(self) -> None:
+        self._wrapped_for = None
+        super().notify_style_update()
+
+    def render_line(self, y: int) -> Strip:
+        self._wrap()
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_offset.y) + y
+        if index >= len(self._strips):
+            return Strip.blank(width, self.rich_style)
+        return self._strips[index].crop_extend(0, width, self.rich_style)

@@ -3,8 +3,8 @@
 Columns: tree (indent, fold marker, span name), duration, self time, marks
 (``◆`` critical path, ``▲``/``✖`` over a threshold), then the bar on a time
 axis whose ticks adapt to the width.  Line 0 is a fixed axis header.
-Span names are untrusted: they go through ``safe_text`` into plain Text,
-never through markup.
+Span names are untrusted: rows carry them through ``safe_text`` (the row's
+``label``) and they go into plain Text, never through markup.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
-from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.signal import Signal
 from textual.strip import Strip
 
-from voicetop.domain.text import safe_text
 from voicetop.domain.waterfall import Waterfall, WaterfallRow, axis_ticks, bar, toggle
 from voicetop.ui.format import Palette
 
@@ -117,14 +116,6 @@ class WaterfallView(ScrollView, can_focus=True):
         Binding("l,right", "unfold", "Unfold", show=False),
     ]
 
-    class Highlighted(Message):
-        """The cursor moved to ``row`` (None when the waterfall is empty)."""
-
-        def __init__(self, view: "WaterfallView", row: WaterfallRow | None) -> None:
-            super().__init__()
-            self.view = view
-            self.row = row
-
     def __init__(self, *, palette: Palette | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._palette = palette
@@ -132,18 +123,18 @@ class WaterfallView(ScrollView, can_focus=True):
         self.collapsed: frozenset[str] = frozenset()
         self.shown_rows: tuple[WaterfallRow, ...] = ()
         self.cursor = 0
-        self._names: dict[str, str] = {}
         self._widest = MIN_TREE_WIDTH
         self._lines: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._rows_changed = False  # rows were replaced since the last cursor move
+        #: Published with the row under the cursor (None when empty) whenever it changes.
+        #: Subscribe with ``immediate=True`` to repaint in the same frame as the cursor.
+        self.highlighted_signal: Signal[WaterfallRow | None] = Signal(self, "highlighted")
 
     # -- data ----------------------------------------------------------------
     def set_waterfall(self, waterfall: Waterfall, collapsed: frozenset[str] = frozenset()) -> None:
         """Show a new waterfall with the cursor on its first row."""
         self.waterfall = waterfall
-        self._names = {r.span_id: safe_text(r.span.name, 120) or "(unnamed)" for r in waterfall.rows}
-        self._widest = max(
-            (r.depth * 2 + 2 + len(self._names[r.span_id]) for r in waterfall.rows), default=MIN_TREE_WIDTH
-        )
+        self._widest = max((r.depth * 2 + 2 + len(r.label) for r in waterfall.rows), default=MIN_TREE_WIDTH)
         self.collapsed = frozenset(collapsed)
         self.cursor = 0
         self._relayout()
@@ -171,10 +162,11 @@ class WaterfallView(ScrollView, can_focus=True):
         self.cursor = max(0, min(self.cursor, len(self.shown_rows) - 1))
         self._lines.clear()
         self.virtual_size = Size(0, len(self.shown_rows) + 1)
+        self._rows_changed = True
         self.refresh()
 
     def _announce(self) -> None:
-        self.post_message(self.Highlighted(self, self.current))
+        self.highlighted_signal.publish(self.current)
 
     def notify_style_update(self) -> None:
         self._lines.clear()
@@ -195,17 +187,24 @@ class WaterfallView(ScrollView, can_focus=True):
         return max(1, self.scrollable_content_region.height - 1)
 
     def move_to(self, index: int) -> None:
+        """Put the cursor on row ``index`` and scroll it into view, repainting
+        only the two rows that changed when the view does not scroll."""
         if not self.shown_rows:
             return
         index = max(0, min(index, len(self.shown_rows) - 1))
-        if index != self.cursor:
+        previous, top = self.cursor, int(self.scroll_offset.y)
+        if index != previous:
             self.cursor = index
             self._announce()
         self._scroll_to_cursor()
-        # A scroll right after new rows arrive is clamped to the old size: redo it
-        # once the layout has caught up.
-        self.call_after_refresh(self._scroll_to_cursor)
-        self.refresh()
+        if int(self.scroll_offset.y) == top and index != previous:
+            self.refresh_line(previous + 1)  # line 0 is the axis header
+            self.refresh_line(index + 1)
+        if self._rows_changed:
+            # A scroll right after new rows arrive is clamped to the old size: redo it
+            # once the layout has caught up.
+            self._rows_changed = False
+            self.call_after_refresh(self._scroll_to_cursor)
 
     def _scroll_to_cursor(self) -> None:
         top = int(self.scroll_offset.y)
@@ -336,7 +335,7 @@ class WaterfallView(ScrollView, can_focus=True):
             marker = " "
         style = self._foreground("waterfall--synthetic") if row.synthetic else ""
         cell = Text(" " * indent_of(row.depth, width) + marker + " ", no_wrap=True, end="")
-        cell.append(self._names.get(row.span_id, ""), style=style or ("bold" if row.on_critical_path else ""))
+        cell.append(row.label, style=style or ("bold" if row.on_critical_path else ""))
         cell.truncate(width, overflow="ellipsis", pad=True)
         return cell
 
