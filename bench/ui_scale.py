@@ -56,7 +56,22 @@ async def sessions_keys(count: int, presses: int) -> dict:
     return {"latencies": latencies, "loaded": loaded, "updates": updates}
 
 
+def first_frame_where(app, predicate) -> list[float]:
+    """A list that gets the time of the first composited repaint after which ``predicate(screen)`` holds."""
+    found: list[float] = []
+    display = app._display
+
+    def watched(screen, renderable):
+        display(screen, renderable)
+        if renderable is not None and not found and predicate(screen):
+            found.append(time.perf_counter())
+
+    app._display = watched
+    return found
+
+
 async def waterfall(spans: int, opens: int, presses: int) -> dict:
+    """Open: push_screen → the first repaint showing the laid-out waterfall.  Keys: key → repaint settled."""
     from bench.bench_waterfall import NoMetrics, OneTrace, random_trace
     from voicetop.config import Config
     from voicetop.ui.app import VoicetopApp
@@ -68,16 +83,14 @@ async def waterfall(spans: int, opens: int, presses: int) -> dict:
         app = VoicetopApp(metrics=NoMetrics(), traces=OneTrace(trace), config=Config(refresh=60))
         async with app.run_test(size=(120, 40)) as pilot:
             clock = RepaintClock(app)
+            shown = first_frame_where(app, lambda s: isinstance(s, WaterfallScreen) and s.laid_out is not None)
             await pilot.pause()
+            gc.collect()  # the earlier runs' apps, not this open, should pay for their garbage
             started = time.perf_counter()
             app.push_screen(WaterfallScreen(trace_id=trace.trace_id))
-            await wait_until(pilot, lambda: isinstance(app.screen, WaterfallScreen)
-                             and app.screen.laid_out is not None, 30, "the waterfall")
-            shown = await clock.next_after(started, 5.0)
-            # first repaint after the layout arrived (the screen may paint "loading…" before)
-            painted = await clock.next_after(time.perf_counter(), 0.5)
-            open_times.append(time.perf_counter() - started if painted is None else clock.last - started)
-            if attempt == 0 and shown is not None:
+            await wait_until(pilot, lambda: bool(shown), 30, "the waterfall on screen")
+            open_times.append(shown[0] - started)
+            if attempt == 0:
                 keys = (["j"] * 10 + ["pagedown"] * 3 + ["k"] * 5 + ["G", "g"]) * (presses // 20 + 1)
                 latencies = await key_latencies(pilot, clock, keys[:presses], gap=0.03)
     return {"open": open_times, "latencies": latencies}
@@ -138,8 +151,9 @@ def report_sessions(report: Report, sessions: int, presses: int) -> None:
 
 def report_waterfall(report: Report, spans: int, opens: int, presses: int) -> None:
     found = asyncio.run(waterfall(spans, opens, presses))
-    report.add("5 UI scale", f"{spans:,}-span waterfall opens (median of {opens})", median(found["open"]) * 1000,
-               "ms", WATERFALL_OPEN_TARGET_MS)
+    opened = [x * 1000 for x in found["open"]]
+    report.add("5 UI scale", f"{spans:,}-span waterfall opens (median of {opens})", median(opened), "ms",
+               WATERFALL_OPEN_TARGET_MS, note=f"push → first repaint showing it; max {max(opened):.0f} ms")
     lat = [x * 1000 for x in found["latencies"]]
     report.add("5 UI scale", f"keypress → repaint, scrolling the {spans:,}-span waterfall (median)", median(lat),
                "ms", KEY_TARGET_MS, note=f"p95 {p95(lat):.0f} ms over {len(lat)} keys")
@@ -159,12 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("parts", nargs="*", metavar="PART", help=f"any of {', '.join(PARTS)} (default: all)")
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--presses", type=int, default=60)
+    parser.add_argument("--opens", type=int, default=5, help="waterfall opens to take the median of")
     args = parser.parse_args(argv)
     unknown = set(args.parts) - set(PARTS)
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     report = Report()
-    run(report, sessions=args.sessions, presses=args.presses, parts=tuple(args.parts or PARTS))
+    run(report, sessions=args.sessions, presses=args.presses, opens=args.opens, parts=tuple(args.parts or PARTS))
     print(report.markdown())
     return 0
 
