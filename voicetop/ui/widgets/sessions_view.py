@@ -339,6 +339,11 @@ class SessionsView(ScrollView, can_focus=True):
         return cells
 
     # -- rendering ---------------------------------------------------------------------
+    @property
+    def column_spans(self) -> tuple[tuple[int, int], ...]:
+        """(x, width) of each column on a line, padding included."""
+        return self._spans
+
     def _column_widths(self) -> tuple[int, ...]:
         return layout_widths(self.columns_spec, dict(self.rows.widths), self.scrollable_content_region.width)
 
