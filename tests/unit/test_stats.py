@@ -4,7 +4,13 @@ import math
 
 import pytest
 
-from voicetop.domain.stats import histogram_quantile, percentile, percentiles
+from voicetop.domain.stats import (
+    histogram_quantile,
+    histogram_quantiles,
+    percentile,
+    percentiles,
+    sorted_histogram_quantiles,
+)
 
 INF = math.inf
 
@@ -60,3 +66,20 @@ def test_histogram_quantile_agrees_with_true_percentile_on_fine_buckets():
     buckets = [(b, sum(1 for s in samples if s <= b)) for b in bounds]
     for q in (0.5, 0.9, 0.99):
         assert histogram_quantile(q, buckets) == pytest.approx(percentile(samples, q), abs=10)
+
+
+def test_histogram_quantile_merges_equal_bounds_and_divides_like_go():
+    # equal upper bounds are one bucket (summed), as the server's coalesceBuckets does
+    assert histogram_quantile(0.5, [(100, 5), (100, 5), (INF, 10)]) == pytest.approx(50.0)
+    # two +Inf rows are one +Inf bucket: the rank falls in it, the highest finite bound is returned
+    assert histogram_quantile(0.99, [(100, 1), (INF, 1), (INF, 5)]) == 100
+    # q = 0 with an empty first bucket: 0/0 is NaN in Go, not an error
+    assert math.isnan(histogram_quantile(0.0, [(100, 0), (INF, 5)]))
+    # a first bucket with a bound ≤ 0 returns that bound
+    assert histogram_quantile(0.1, [(-5, 3), (10, 6), (INF, 6)]) == -5
+
+
+def test_histogram_quantiles_answers_several_quantiles_at_once():
+    buckets = [(100, 50), (200, 90), (400, 100), (INF, 100)]
+    assert histogram_quantiles((0.5, 0.9, 0.95, -1, 2), buckets) == pytest.approx((100.0, 200.0, 300.0, -INF, INF))
+    assert sorted_histogram_quantiles((0.25,), [100, 200, INF], [50, 90, 100]) == pytest.approx((50.0,))
