@@ -122,11 +122,26 @@ def test_plan_is_one_query_per_panel_and_tags_every_stat():
     assert covered == set(all_stat_keys())
     ttft = queries[2]
     assert ttft.stats == ("ttft_p50", "ttft_p90", "ttft_p95", "ttft_p99")
-    assert ttft.promql.count("histogram_quantile(") == 8  # 4 quantiles x (agents, fleet)
-    assert ttft.promql.count('"vt_scope", "fleet"') == 4
-    assert ttft.promql.count("topk(500, ") == 4
+    # one bucket-rate read per histogram; quantiles, fleet and topk are computed client-side
+    assert ttft.promql == "sum by (le, agent_id) (rate(livekit_llm_ttft_ms_bucket[5m]))"
+    assert ttft.histogram.quantiles == (("ttft_p50", 0.5), ("ttft_p90", 0.9), ("ttft_p95", 0.95), ("ttft_p99", 0.99))
+    assert ttft.histogram.max_agents == 500
     errors = next(q for q in queries if q.name == "errors")
     assert errors.split_prefix == "error_rate_" and '"error_rate_$1", "component", "(.+)"' in errors.promql
+
+
+def test_raw_stage_promql_still_goes_to_the_server_and_scale_reaches_the_client():
+    profile = parse_profile(
+        "[metrics]\nttft = { name = 'llm_ttft_seconds', scale = 1000 }\n"
+        "[promql]\ne2e = 'histogram_quantile($q, sum by (le, agent_id) (rate(t_bucket[1m])))'\n",
+        "p.toml",
+    )
+    queries = {q.name: q for q in plan_queries(profile)}
+    e2e = queries["stage:e2e"]
+    assert e2e.histogram is None and e2e.promql.count("histogram_quantile(0.99,") == 1
+    ttft = queries["stage:ttft"]
+    assert ttft.promql == "sum by (le, agent_id) (rate(llm_ttft_seconds_bucket[5m]))"
+    assert ttft.histogram.scale == 1000.0
 
 
 def test_raw_stats_get_their_own_query():

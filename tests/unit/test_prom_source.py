@@ -25,15 +25,21 @@ from voicetop.sources.prometheus.queries import plan_queries
 
 WINDOW = Window(1_700_000_000, 1_700_000_060, 15)
 TAG = re.compile(r'"vt_stat", "([a-z0-9_]+)", "", ""\)(, "vt_scope")?')
+BUCKETS = "sum by (le, agent_id)"
 
 
 def fleet_answer(agents, value="1.5"):
-    """A responder that answers every tagged stat for ``agents`` and the fleet."""
+    """A responder that answers every tagged stat for ``agents`` and the fleet, and
+    bucket-rate queries with every observation above ``value`` (all quantiles = value)."""
 
     def respond(path, params, headers):
         if path != "/api/v1/query_range":
             return 404, "text/plain", b"not found"
         rows = []
+        if params["query"].startswith(BUCKETS):
+            for agent in agents:
+                for le, count in ((value, "0"), ("+Inf", "2")):
+                    rows.append(({"agent_id": agent, "le": le}, [(t, count) for t in WINDOW.timestamps()]))
         for stat, fleet in TAG.findall(params["query"]):
             if fleet:
                 labels = {"vt_stat": stat, "vt_scope": "fleet"}

@@ -97,7 +97,7 @@ def run_panels(
     """Run panel queries concurrently on the source's pool; partial failures become ``errors``."""
     if source._closed:  # noqa: SLF001 - same package
         raise SourceError("prometheus source is closed")
-    futures = {q.name: source._pool.submit(source._run_query, q, window, key_label) for q in queries}  # noqa: SLF001
+    futures = {q.name: source._pool.submit(source._run_panel, q, window, key_label) for q in queries}  # noqa: SLF001
     deadline = time.monotonic() + source.auth.timeout + 2.0
     series: dict[str, dict[str | None, Series]] = {}
     errors: dict[str, str] = {}

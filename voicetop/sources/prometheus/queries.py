@@ -3,10 +3,15 @@
 One HTTP query per panel, never one per agent: each query ``or``s together
 the per-agent and fleet-wide expressions of a panel's stats, each tagged with
 ``label_replace`` (``vt_stat`` = stat key, ``vt_scope="fleet"`` for fleet
-rows), so a panel costs one round trip however many agents there are.  A stage
-panel returns p50/p90/p95/p99 for every agent and the fleet in one answer.
+rows), so a panel costs one round trip however many agents there are.
 Per-agent rows go through ``topk(max_agents, …)`` so a huge fleet cannot
 flood the table.
+
+A stage panel is one bucket-rate query, ``sum by (le, <agent>) (rate(X_bucket
+[R]))``, whose p50/p90/p95/p99 per agent and for the fleet are computed
+client-side (:mod:`.buckets`): the server reads the histogram's bucket series
+once instead of once per quantile and scope.  Stages or quantiles given as raw
+PromQL by the profile still go to the server as written.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import QUANTILES, STAGES, Series, Window, stage_stat_key
-from voicetop.profiles.metrics import MetricProfile, StatExpr
+from voicetop.profiles.metrics import MetricProfile, StatExpr, _promql_duration
+from voicetop.sources.prometheus.buckets import Columns, HistogramPlan, decode_buckets
 
 STAT_LABEL = "vt_stat"
 SCOPE_LABEL = "vt_scope"
@@ -44,6 +50,7 @@ class PanelQuery:
     promql: str
     stats: tuple[str, ...]
     split_prefix: str | None = None  # stats named prefix + label value (per component)
+    histogram: HistogramPlan | None = None  # a bucket-rate query: quantiles computed here
 
 
 def _tag(expr: str, stat: str, fleet: bool, split: tuple[str, str] | None = None) -> str:
@@ -73,19 +80,43 @@ def _query(name: str, exprs: Sequence[StatExpr], max_agents: int) -> PanelQuery 
     return PanelQuery(name, " or ".join(parts), tuple(e.key for e in exprs))
 
 
+def _bucket_query(stage: str, profile: MetricProfile, quantiles: list[tuple[str, float]]) -> PanelQuery:
+    """One ``sum by (le, <agent>) (rate(X_bucket[R]))`` query for a stage's quantiles."""
+    ref = profile.metrics[stage]
+    promql = (
+        f"sum by (le, {profile.agent_label}) "
+        f"(rate({ref.name}_bucket[{_promql_duration(profile.rate_window)}]))"
+    )
+    plan = HistogramPlan(tuple(quantiles), profile.max_agents, ref.scale)
+    return PanelQuery(f"stage:{stage}", promql, tuple(k for k, _ in quantiles), histogram=plan)
+
+
+def _stage_query(stage: str, profile: MetricProfile, custom: list[StatExpr]) -> PanelQuery | None:
+    """A stage's panel query; quantiles with raw PromQL of their own go to ``custom``."""
+    exprs: list[StatExpr] = []
+    quantiles: list[tuple[str, float]] = []
+    for quantile, q in QUANTILES:
+        key = stage_stat_key(stage, quantile)
+        expr = profile.stat_expr(key)
+        if expr is None:
+            continue
+        if key in profile.promql:
+            custom.append(expr)
+        elif stage in profile.promql:  # raw PromQL for the whole stage: the server computes it
+            exprs.append(expr)
+        else:
+            quantiles.append((key, q))
+    if quantiles:
+        return _bucket_query(stage, profile, quantiles)
+    return _query(f"stage:{stage}", exprs, profile.max_agents)
+
+
 def plan_queries(profile: MetricProfile) -> tuple[PanelQuery, ...]:
     """The queries of one refresh: one per stage, one per scalar panel, one per raw stat."""
     queries: list[PanelQuery] = []
     custom: list[StatExpr] = []
     for stage in STAGES:
-        exprs = []
-        for quantile, _ in QUANTILES:
-            key = stage_stat_key(stage, quantile)
-            expr = profile.stat_expr(key)
-            if expr is None:
-                continue
-            (custom if key in profile.promql else exprs).append(expr)
-        query = _query(f"stage:{stage}", exprs, profile.max_agents)
+        query = _stage_query(stage, profile, custom)
         if query:
             queries.append(query)
     for panel, keys in SCALAR_PANELS.items():
@@ -125,35 +156,40 @@ def clean_value(raw: object) -> float:
     return value if math.isfinite(value) else math.nan
 
 
-def _grid_index(timestamp: float, window: Window, count: int) -> int | None:
-    if not math.isfinite(timestamp):
+class StepIndex:
+    """Position of a point's timestamp among ``count`` steps from ``start`` (None: off the grid)."""
+
+    def __init__(self, start: float, step: float, count: int) -> None:
+        self.start, self.step, self.count = start, step, count
+
+    def __call__(self, timestamp: float) -> int | None:
+        if not math.isfinite(timestamp):
+            return None
+        index = round((timestamp - self.start) / self.step)
+        if 0 <= index < self.count and abs(self.start + index * self.step - timestamp) < self.step / 2:
+            return index
         return None
-    index = round((timestamp - window.start) / window.step)
-    if 0 <= index < count and abs(window.start + index * window.step - timestamp) < window.step / 2:
-        return index
-    return None
 
 
-def parse_matrix(
-    rows: Iterable[Mapping],
-    query: PanelQuery,
-    window: Window,
-    agent_label: str,
-) -> dict[str, dict[str | None, Series]]:
-    """Series per stat and agent, aligned on the window's steps (NaN where absent).
+def decode_answer(
+    rows: Iterable[Mapping], query: PanelQuery, timestamps: Sequence[float], step: float, agent_label: str
+) -> Columns:
+    """Columns per stat and agent over ``timestamps`` (None where there is no point)."""
+    if query.histogram is not None:
+        return decode_buckets(rows, query.histogram, timestamps, agent_label)
+    index = StepIndex(timestamps[0], step, len(timestamps)) if timestamps else StepIndex(0.0, step, 0)
+    return _decode_tagged(rows, query, len(timestamps), agent_label, index)
 
-    Rows without a stat tag, or per-agent rows without the agent label, are
-    ignored; the first row for a (stat, agent) pair wins.  Malformed rows
-    (non-string labels, points that are not ``[time, value]``) are skipped.
-    """
-    timestamps = window.timestamps()
-    count = len(timestamps)
-    found: dict[str, dict[str | None, Series]] = {}
+
+def _decode_tagged(
+    rows: Iterable[Mapping], query: PanelQuery, count: int, agent_label: str, step_index: StepIndex
+) -> Columns:
+    found: Columns = {}
     for row in rows:
-        if not isinstance(row, Mapping):
+        if type(row) is not dict:  # JSON objects; isinstance(…, Mapping) costs µs per row
             continue
         labels = row.get("metric") or {}
-        if not isinstance(labels, Mapping):
+        if type(labels) is not dict:
             continue
         stat = labels.get(STAT_LABEL)
         if not stat or not isinstance(stat, str):
@@ -170,15 +206,39 @@ def parse_matrix(
         per_agent = found.setdefault(stat, {})
         if agent in per_agent:
             continue
-        values = [math.nan] * count
+        values: list[float | None] = [None] * count
         points = row.get("values")
         for point in points if isinstance(points, list) else ():
             try:
                 timestamp, raw = float(point[0]), point[1]
             except (TypeError, ValueError, IndexError, KeyError, OverflowError):
                 continue
-            index = _grid_index(timestamp, window, count)
+            index = step_index(timestamp)
             if index is not None:
                 values[index] = clean_value(raw)
-        per_agent[agent] = Series(timestamps, tuple(values))
+        per_agent[agent] = values
     return found
+
+
+def parse_matrix(
+    rows: Iterable[Mapping],
+    query: PanelQuery,
+    window: Window,
+    agent_label: str,
+) -> dict[str, dict[str | None, Series]]:
+    """Series per stat and agent, aligned on the window's steps (NaN where absent).
+
+    Rows without a stat tag, or per-agent rows without the agent label, are
+    ignored; the first row for a (stat, agent) pair wins.  Malformed rows
+    (non-string labels, points that are not ``[time, value]``) are skipped.
+    Bucket-rate queries yield their quantiles.
+    """
+    timestamps = window.timestamps()
+    columns = decode_answer(rows, query, timestamps, window.step, agent_label)
+    return {
+        stat: {
+            agent: Series(timestamps, tuple(math.nan if v is None else v for v in values))
+            for agent, values in per_agent.items()
+        }
+        for stat, per_agent in columns.items()
+    }

@@ -2,7 +2,8 @@
 
 Works against Prometheus, VictoriaMetrics, Thanos and Mimir (``/api/v1``).
 The panel queries of a refresh run concurrently on a small thread pool, so a
-refresh takes about as long as the slowest query.  When some queries fail,
+refresh takes about as long as the slowest query.  Each panel query asks only
+for the steps of the window it has not fetched yet (:mod:`.increments`).  When some queries fail,
 their stats are listed in ``MetricsResult.errors`` and keep showing their last
 good series (marked with its age); when all fail, ``fetch`` raises
 :class:`SourceError`.  Call it from a worker thread (the poller does).
@@ -25,10 +26,21 @@ from voicetop.profiles.metrics import SEED, MetricProfile
 from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth, with_url_credentials
 from voicetop.sources.base import SourceError
 from voicetop.sources.prometheus.http import describe_exception, make_client, one_line
-from voicetop.sources.prometheus.queries import PanelQuery, parse_matrix, plan_queries
+from voicetop.sources.prometheus.increments import SETTLE, Span, StepCache
+from voicetop.sources.prometheus.queries import PanelQuery, decode_answer, plan_queries
 from voicetop.sources.prometheus.telephony import TelephonyQueries
 
 MAX_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class RangeRequest:
+    """One range query as sent: PromQL and the exact range parameters."""
+
+    promql: str
+    start: str
+    end: str
+    step: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,8 @@ class PrometheusSource:
         self._client = make_client(self.url, self.auth, pool_size=workers)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prom-query")
         self._last_good: dict[str, _Good] = {}
+        self._caches: dict[tuple[str, str | None], tuple[threading.Lock, StepCache]] = {}
+        self._issued: list[RangeRequest] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -78,10 +92,12 @@ class PrometheusSource:
         """Every panel over ``window``: concurrent range queries, partial failure tolerated."""
         if self._closed:
             raise SourceError("prometheus source is closed")
+        with self._lock:
+            self._issued = []
         futures: dict[str, Future] = {
-            q.name: self._pool.submit(self._run_query, q, window) for q in self.queries
+            q.name: self._pool.submit(self._run_panel, q, window) for q in self.queries
         }
-        telephony_futures = self.telephony.submit(self._pool, self._run_query, window)
+        telephony_futures = self.telephony.submit(self._pool, self._run_panel, window)
         deadline = time.monotonic() + self.auth.timeout + 2.0
         series: dict[str, dict[str | None, Series]] = {}
         failures: dict[str, str] = {}
@@ -108,29 +124,51 @@ class PrometheusSource:
             queries=len(self.queries) + len(self.telephony.queries), telephony=telephony,
         )
 
-    def _run_query(
+    @property
+    def last_requests(self) -> tuple[RangeRequest, ...]:
+        """The range queries the last :meth:`fetch` issued (answered or not)."""
+        with self._lock:
+            return tuple(self._issued)
+
+    def _run_panel(
         self, query: PanelQuery, window: Window, key_label: str | None = None
     ) -> dict[str, dict[str | None, Series]]:
-        start = datetime.fromtimestamp(window.start, tz=timezone.utc)
-        end = datetime.fromtimestamp(window.end, tz=timezone.utc)
+        """A query over ``window``: its cached settled steps plus the missing ones from the server."""
+        with self._lock:  # one cache per PromQL text (group-by label, offset and profile are in it)
+            lock, cache = self._caches.setdefault((query.promql, key_label), (threading.Lock(), StepCache()))
+        with lock:  # a late answer of a timed-out refresh finishes before the next one reads
+            fetched = []
+            for span in cache.missing(window):
+                rows = self._range_rows(query.promql, span.start, span.end, span.step)
+                fetched.append((span, self._decode(rows, query, span, key_label or self.profile.agent_label)))
+            return cache.merge(window, fetched, settled=time.time() - SETTLE)
+
+    def _decode(self, rows: list, query: PanelQuery, span: Span, key_label: str):
+        try:
+            return decode_answer(rows, query, span.timestamps(), span.step, key_label)
+        except Exception:  # a shape the decoder did not foresee: still a bad answer
+            raise SourceError("not a Prometheus API response (unexpected JSON)") from None
+
+    def _range_rows(self, promql: str, start: float, end: float, step: float) -> list:
+        """The ``result`` rows of one range query; every failure is a SourceError."""
+        # exact (non-rounded) bounds so points land on the window's steps
+        request = RangeRequest(promql, f"{start:.3f}", f"{end:.3f}", f"{step:g}")
+        with self._lock:
+            self._issued.append(request)
         try:
             rows = self._client.custom_query_range(
-                query.promql,
-                start_time=start,
-                end_time=end,
-                step=f"{window.step:g}",
-                # exact (non-rounded) bounds so points land on the window's steps
-                params={"start": f"{window.start:.3f}", "end": f"{window.end:.3f}"},
+                promql,
+                start_time=datetime.fromtimestamp(start, tz=timezone.utc),
+                end_time=datetime.fromtimestamp(end, tz=timezone.utc),
+                step=request.step,
+                params={"start": request.start, "end": request.end},
                 timeout=self.auth.timeout,
             )
         except Exception as exc:
             raise SourceError(self.auth.scrub(describe_exception(exc, self.url, self.auth.timeout))) from None
         if not isinstance(rows, list):
             raise SourceError("not a Prometheus API response (unexpected JSON)")
-        try:
-            return parse_matrix(rows, query, window, key_label or self.profile.agent_label)
-        except Exception:  # a shape parse_matrix did not foresee: still a bad answer
-            raise SourceError("not a Prometheus API response (unexpected JSON)") from None
+        return rows
 
     def _fill_stale(
         self, series: dict[str, dict[str | None, Series]], failures: dict[str, str]

@@ -1,0 +1,126 @@
+"""Client-side stage quantiles and incremental windows against Debian's prometheus.
+
+The source fetches one bucket-rate query per histogram and computes the
+quantiles itself; they must equal the server's own ``histogram_quantile`` on
+the same data.  Later refreshes ask only for the steps they lack; the result
+must equal a fresh source's whole-window answer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+import pytest
+
+from voicetop.config import Connection
+from voicetop.domain.model import QUANTILES, STAGES, Window, stage_stat_key
+from voicetop.profiles.metrics import SEED, parse_profile
+from voicetop.sources.prometheus import PrometheusSource
+
+STEP = 15.0
+
+
+def incident_window(scenario, shift: float = 0.0) -> Window:
+    end = scenario.incident.start + 1200 + shift  # the incident is under way
+    return Window(end - 1800, end, STEP)
+
+
+def server_matrix(url: str, promql: str, window: Window) -> dict[str | None, dict[float, float]]:
+    """The server's own answer: per agent (None: no agent label) the value at each step."""
+    params = {"query": promql, "start": f"{window.start:.3f}", "end": f"{window.end:.3f}", "step": f"{window.step:g}"}
+    response = httpx.get(f"{url}/api/v1/query_range", params=params, timeout=30)
+    response.raise_for_status()
+    return {
+        row["metric"].get("agent_id"): {float(t): float(v) for t, v in row["values"]}
+        for row in response.json()["data"]["result"]
+    }
+
+
+def assert_same(ours, theirs: dict[float, float], what: str) -> None:
+    values = dict(zip(ours.timestamps, ours.values))
+    for timestamp, value in values.items():
+        expected = theirs.get(timestamp, math.nan)
+        if math.isnan(expected):
+            assert math.isnan(value), (what, timestamp)
+        else:
+            assert value == pytest.approx(expected, rel=1e-9, abs=1e-9), (what, timestamp)
+    assert set(theirs) <= set(values), what
+
+
+def test_client_side_quantiles_equal_the_servers_histogram_quantile(backfilled_prometheus):
+    url = backfilled_prometheus.url
+    window = incident_window(backfilled_prometheus.scenario)
+    source = PrometheusSource(Connection(url=url), SEED)
+    try:
+        result = source.fetch(window)
+    finally:
+        source.close()
+    assert result.errors == {}
+    compared = 0
+    for stage in STAGES:
+        metric = SEED.metrics[stage].name
+        for quantile, q in QUANTILES:
+            key = stage_stat_key(stage, quantile)
+            agents = server_matrix(url, f"histogram_quantile({q}, sum by (le, agent_id) (rate({metric}_bucket[5m])))", window)
+            fleet = server_matrix(url, f"histogram_quantile({q}, sum by (le) (rate({metric}_bucket[5m])))", window)
+            assert set(result.series[key]) == set(agents) | {None}, key
+            for agent, theirs in agents.items():
+                assert_same(result.series[key][agent], theirs, f"{key} {agent}")
+            assert_same(result.series[key][None], fleet[None], f"{key} fleet")
+            compared += 1
+    assert compared == len(STAGES) * len(QUANTILES)
+    # the incident shows: billing's TTFT p99 in the 1500-2000 ms bucket
+    assert 1500 < result.series["ttft_p99"]["billing"].last() <= 2000
+
+
+def test_client_side_topk_keeps_the_servers_agents_per_step(backfilled_prometheus):
+    url = backfilled_prometheus.url
+    window = incident_window(backfilled_prometheus.scenario)
+    profile = parse_profile("[profile]\nmax_agents = 1\n", "top1.toml")
+    source = PrometheusSource(Connection(url=url), profile)
+    try:
+        result = source.fetch(window)
+    finally:
+        source.close()
+    expected = server_matrix(
+        url, "topk(1, histogram_quantile(0.99, sum by (le, agent_id) (rate(livekit_llm_ttft_ms_bucket[5m]))))", window
+    )
+    ours = {agent: s for agent, s in result.series["ttft_p99"].items() if agent is not None}
+    assert "billing" in ours  # the incident's agent tops the table
+    # at every step the same single value is kept (agents tied on it may differ)
+    for timestamp in window.timestamps():
+        kept = [v for s in ours.values() for t, v in zip(s.timestamps, s.values) if t == timestamp and not math.isnan(v)]
+        theirs = [values[timestamp] for values in expected.values() if timestamp in values]
+        assert kept == pytest.approx(theirs, rel=1e-9), timestamp
+
+
+@pytest.mark.parametrize("shift", [STEP, -STEP, 4 * STEP], ids=["live", "back", "four-steps"])
+def test_later_refreshes_fetch_only_new_steps_and_equal_a_full_fetch(backfilled_prometheus, shift):
+    url = backfilled_prometheus.url
+    first = incident_window(backfilled_prometheus.scenario)
+    moved = incident_window(backfilled_prometheus.scenario, shift)
+    source = PrometheusSource(Connection(url=url), SEED)
+    fresh = PrometheusSource(Connection(url=url), SEED)
+    try:
+        source.fetch(first)
+        assert {(r.start, r.end) for r in source.last_requests} == {(f"{first.start:.3f}", f"{first.end:.3f}")}
+        incremental = source.fetch(moved)
+        requests = source.last_requests
+        full = fresh.fetch(moved)
+    finally:
+        source.close()
+        fresh.close()
+    new = (moved.end - abs(shift) + STEP, moved.end) if shift > 0 else (moved.start, moved.start - shift - STEP)
+    assert len(requests) == len(source.queries)
+    assert {(r.start, r.end, r.step) for r in requests} == {(f"{new[0]:.3f}", f"{new[1]:.3f}", "15")}
+    assert incremental.errors == full.errors == {}
+    assert set(incremental.series) == set(full.series)
+    for stat, per_agent in full.series.items():
+        assert set(incremental.series[stat]) == set(per_agent), stat
+        for agent, series in per_agent.items():
+            ours = incremental.series[stat][agent]
+            assert ours.timestamps == series.timestamps
+            assert [None if math.isnan(v) else v for v in ours.values] == pytest.approx(
+                [None if math.isnan(v) else v for v in series.values], rel=1e-12
+            ), (stat, agent)

@@ -1,0 +1,191 @@
+"""Incremental windows (StepCache) and client-side bucket quantiles, without a server."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.support.canned_http import CannedServer, matrix
+from voicetop.config import Connection
+from voicetop.domain.model import HealthState, Window
+from voicetop.domain.thresholds import ThresholdSet
+from voicetop.poller import Poller, ViewWindow
+from voicetop.profiles.metrics import SEED
+from voicetop.sources.prometheus import PrometheusSource
+from voicetop.sources.prometheus.buckets import HistogramPlan, decode_buckets
+from voicetop.sources.prometheus.increments import Span, StepCache
+
+STEP = 15.0
+END = 1_700_000_100.0
+PAST = 1e12  # a "now" after every step: all settled
+
+
+def window(end: float = END, length: float = 60.0) -> Window:
+    return Window(end - length, end, STEP)
+
+
+def column(span: Span, value: float) -> dict:
+    """One stat for agent ``a``: ``value + timestamp`` at every step of the span."""
+    return {"x": {"a": [value + t for t in span.timestamps()]}}
+
+
+def test_first_fetch_asks_for_the_whole_window_then_only_new_steps():
+    cache = StepCache()
+    first = window()
+    (span,) = cache.missing(first)
+    assert (span.start, span.end) == (first.start, first.end)
+    cache.merge(first, [(span, column(span, 0))], PAST)
+    later = window(END + STEP)
+    (new,) = cache.missing(later)
+    assert (new.start, new.end) == (END + STEP, END + STEP)
+    series = cache.merge(later, [(new, column(new, 0))], PAST)["x"]["a"]
+    assert series.timestamps == later.timestamps()
+    assert series.values == tuple(float(t) for t in later.timestamps())
+    earlier = window(END)  # time travel back one step: the new step is the first one
+    (back,) = cache.missing(earlier)
+    assert (back.start, back.end) == (earlier.start, earlier.start)
+
+
+def test_same_window_still_asks_for_its_last_step():
+    cache = StepCache()
+    (span,) = cache.missing(window())
+    cache.merge(window(), [(span, column(span, 0))], PAST)
+    (again,) = cache.missing(window())
+    assert (again.start, again.end) == (END, END)
+
+
+@pytest.mark.parametrize("other", [window(length=120.0), Window(END - 60, END, 5.0), window(END + 3600)])
+def test_other_length_step_or_a_far_jump_starts_over(other):
+    cache = StepCache()
+    (span,) = cache.missing(window())
+    cache.merge(window(), [(span, column(span, 0))], PAST)
+    (whole,) = cache.missing(other)
+    assert (whole.start, whole.end) == (other.start, other.end)
+
+
+def test_unsettled_steps_are_fetched_again_and_their_new_values_win():
+    cache = StepCache()
+    first = window()
+    (span,) = cache.missing(first)
+    cache.merge(first, [(span, column(span, 0))], settled=END - 2 * STEP)  # last two steps still moving
+    (again,) = cache.missing(first)
+    assert (again.start, again.end) == (END - STEP, END)
+    series = cache.merge(first, [(again, column(again, 1000))], PAST)["x"]["a"]
+    assert series.values[-3:] == (END - 2 * STEP, END - STEP + 1000, END + 1000)
+
+
+def test_series_without_a_point_in_the_window_are_left_out():
+    cache = StepCache()
+    first = window()
+    (span,) = cache.missing(first)
+    gone = {"x": {"a": [1.0, None, None, None, None], "b": [1.0, 2.0, 3.0, 4.0, 5.0]}}
+    cache.merge(first, [(span, gone)], PAST)
+    later = window(END + STEP)
+    (new,) = cache.missing(later)
+    series = cache.merge(later, [(new, {"x": {"b": [6.0]}})], PAST)["x"]
+    assert set(series) == {"b"}  # a's only point fell out of the window
+    assert series["b"].values == (2.0, 3.0, 4.0, 5.0, 6.0)
+    with_gap = cache.merge(window(END + 2 * STEP), [(Span(END + 2 * STEP, END + 2 * STEP, STEP), {"x": {"c": [7.0]}})], PAST)
+    assert [math.isnan(v) for v in with_gap["x"]["c"].values] == [True, True, True, True, False]
+
+
+def buckets_row(agent, le, *values, start=0.0):
+    labels = {"le": le} if agent is None else {"agent_id": agent, "le": le}
+    return {"metric": labels, "values": [[start + i * STEP, str(v)] for i, v in enumerate(values)]}
+
+
+def test_bucket_quantiles_fleet_scale_and_topk():
+    plan = HistogramPlan((("x_p50", 0.5), ("x_p99", 0.99)), max_agents=1, scale=2.0)
+    rows = [
+        buckets_row("a", "100", 5, 0), buckets_row("a", "200", 10, 0), buckets_row("a", "+Inf", 10, 0),
+        buckets_row("b", "100", 0, 2), buckets_row("b", "200", 10, 4), buckets_row("b", "+Inf", 10, 4),
+        buckets_row(None, "100", 5, 0), buckets_row(None, "+Inf", 5, 0),  # no agent label: fleet only
+        buckets_row("b", "oops", 1, 1),  # not a bound: ignored
+    ]
+    found = decode_buckets(rows, plan, (0.0, STEP), "agent_id")
+    # step 0: a p50 = 100·5/5 = 100, p99 = 100 + 100·4.9/5 = 198; b p50 = 100 + 100·5/10 = 150, p99 = 199
+    # step 1: a has no observations (NaN, ranked lowest); b p50 = 100·2/2 = 100, p99 = 100 + 100·1.96/2 = 198
+    assert found["x_p50"]["b"] == pytest.approx([300.0, 200.0])  # scaled ×2
+    assert found["x_p99"]["b"] == pytest.approx([398.0, 396.0])
+    assert "a" not in found["x_p50"] and "a" not in found["x_p99"]  # never in the top 1
+    # fleet: buckets summed by le over everything, the agentless row included
+    # step 0: 100 → 10, 200 → 20, +Inf → 25: p50 rank 12.5 in (100, 200] → 100 + 100*(2.5/10)
+    assert found["x_p50"][None][0] == pytest.approx(2 * 125.0)
+    # step 1: only b has observations: 100 → 2, 200 → 4, +Inf → 4: p50 rank 2 → 100
+    assert found["x_p50"][None][1] == pytest.approx(2 * 100.0)
+
+
+def test_bucket_rows_absent_at_a_step_mean_no_point_there():
+    plan = HistogramPlan((("x_p50", 0.5),), max_agents=10)
+    rows = [
+        {"metric": {"agent_id": "a", "le": "100"}, "values": [[STEP, "4"]]},
+        {"metric": {"agent_id": "a", "le": "+Inf"}, "values": [[STEP, "4"]]},
+        {"metric": {"agent_id": "z", "le": "+Inf"}, "values": [[0.0, "0"]]},
+        "junk", {"metric": "junk"}, {"metric": {"agent_id": "a", "le": "100"}, "values": [["x", "1"], [1e9, "1"]]},
+    ]
+    found = decode_buckets(rows, plan, (0.0, STEP), "agent_id")
+    assert found["x_p50"]["a"] == [None, 50.0]
+    assert math.isnan(found["x_p50"]["z"][0]) and found["x_p50"]["z"][1] is None  # one bucket: NaN, like the server
+
+
+def bucket_answer(value: float, seen: list):
+    """Canned Prometheus: bucket queries put every observation above ``value``;
+    other panels answer nothing.  Records each request's range."""
+
+    def respond(path, params, headers):
+        if path != "/api/v1/query_range":
+            return 404, "text/plain", b"not found"
+        seen.append((params["query"], float(params["start"]), float(params["end"])))
+        rows = []
+        if params["query"].startswith("sum by (le, agent_id)"):
+            steps = Window(float(params["start"]), float(params["end"]), STEP).timestamps()
+            for le, count in ((f"{value:g}", "0"), ("+Inf", "3")):
+                rows.append(({"agent_id": "a", "le": le}, [(t, count) for t in steps]))
+        return 200, "application/json", matrix(rows)
+
+    return respond
+
+
+def test_source_fetches_new_steps_only_and_a_failing_step_marks_stale():
+    seen: list = []
+    broken = {"on": False}
+    healthy = bucket_answer(250.0, seen)
+
+    def respond(path, params, headers):
+        if broken["on"] and "livekit_llm_ttft_ms_bucket" in params.get("query", ""):
+            return 503, "text/html", b"<html>down</html>"
+        return healthy(path, params, headers)
+
+    with CannedServer(respond) as server:
+        source = PrometheusSource(Connection(url=server.url), SEED)
+        poller = Poller(source, ThresholdSet(), lambda f: None, view=ViewWindow(60, STEP, at=END))
+        panels = {q.promql for q in source.queries}
+        try:
+            first = poller.poll_once()
+            assert first.health[0].state is HealthState.OK
+            assert {(s, e) for q, s, e in seen if q in panels} == {(END - 60, END)}
+            assert first.agent("a").stat("ttft_p99") == 250.0
+            seen.clear()
+            poller.set_view(ViewWindow(60, STEP, at=END + STEP))
+            poller.poll_once()
+            assert {(s, e) for _, s, e in seen} == {(END + STEP, END + STEP)}  # one new step per query
+            assert {q for q, _, _ in seen} > panels  # every panel, and the change markers' query
+            broken["on"] = True
+            poller.set_view(ViewWindow(60, STEP, at=END + 2 * STEP))
+            stale = poller.poll_once()
+            health = stale.health[0]
+            assert health.state is HealthState.STALE
+            assert "ttft_p99: HTTP 503 from prometheus: Service Unavailable (showing data from" in health.message
+            assert stale.agent("a").stat("ttft_p99") == 250.0  # the last good answer
+            broken["on"] = False
+            seen.clear()
+            poller.set_view(ViewWindow(60, STEP, at=END + 3 * STEP))
+            recovered = poller.poll_once()
+            assert recovered.health[0].state is HealthState.OK
+            ranges = {(q.split("(rate(")[-1].split("[")[0], s, e) for q, s, e in seen if "_bucket[" in q}
+            # the failed panel asks for both steps it lacks, the others for the new one only
+            assert ("livekit_llm_ttft_ms_bucket", END + 2 * STEP, END + 3 * STEP) in ranges
+            assert ("livekit_e2e_latency_ms_bucket", END + 3 * STEP, END + 3 * STEP) in ranges
+        finally:
+            source.close()

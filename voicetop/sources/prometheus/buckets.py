@@ -1,0 +1,168 @@
+"""Stage quantiles computed client-side from one bucket-rate answer per histogram.
+
+The server answers ``sum by (le, <agent>) (rate(X_bucket[R]))`` once; p50/p90/
+p95/p99 per agent and for the fleet (the per-agent buckets summed by ``le``)
+come from :func:`voicetop.domain.stats.sorted_histogram_quantiles`, which
+follows the server's ``histogram_quantile``.  Per-agent rows keep the server's
+``topk(max_agents, …)`` semantics: at each step only the ``max_agents`` highest
+values of a quantile are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+from voicetop.domain.stats import sorted_histogram_quantiles
+
+#: stat -> agent (None: fleet) -> value per step, None where there is no point.
+Columns = dict[str, dict[str | None, list[float | None]]]
+
+
+@dataclass(frozen=True)
+class HistogramPlan:
+    """Which stats one bucket-rate answer yields: ``(stat key, q)`` pairs, scaled."""
+
+    quantiles: tuple[tuple[str, float], ...]
+    max_agents: int
+    scale: float = 1.0
+
+
+
+def decode_buckets(
+    rows: Iterable[Mapping],
+    plan: HistogramPlan,
+    timestamps: Sequence[float],
+    agent_label: str,
+) -> Columns:
+    """Quantile columns per stat and agent over ``timestamps`` (evenly spaced) from bucket-rate rows.
+
+    A point lands on the nearest step (none when off the grid).  Rows without
+    a numeric ``le`` are ignored; rows without the agent label only count
+    towards the fleet.  Malformed rows are skipped.
+    """
+    count = len(timestamps)
+    start = timestamps[0] if timestamps else 0.0
+    step = timestamps[1] - start if count > 1 else 1.0
+    per_agent: dict[str | None, dict[float, list[float | None]]] = {}
+    bounds: dict[object, float | None] = {}  # le text -> bound (a dozen distinct values)
+    for row in rows:
+        if type(row) is not dict:  # JSON objects; isinstance(…, Mapping) costs µs per row
+            continue
+        labels = row.get("metric") or {}
+        if type(labels) is not dict:
+            continue
+        le = labels.get("le")
+        if type(le) is not str:
+            continue
+        bound = bounds[le] if le in bounds else bounds.setdefault(le, _bound(le))
+        if bound is None:
+            continue
+        agent = labels.get(agent_label) or None
+        if agent is not None and type(agent) is not str:
+            continue
+        buckets = per_agent.get(agent)
+        if buckets is None:
+            buckets = per_agent[agent] = {}
+        column = buckets.get(bound)
+        if column is None:
+            column = buckets[bound] = [None] * count
+        points = row.get("values")
+        for point in points if type(points) is list else ():
+            try:
+                index = round((float(point[0]) - start) / step)  # NaN/Inf times raise
+                raw = point[1]
+            except (TypeError, ValueError, IndexError, KeyError, OverflowError):
+                continue
+            if not 0 <= index < count:
+                continue
+            try:
+                value = float(raw)  # the server sends "NaN" and "+Inf" as strings
+            except (TypeError, ValueError, OverflowError):
+                value = math.nan
+            previous = column[index]
+            column[index] = value if previous is None else previous + value  # equal bounds merge
+    return _quantile_columns(per_agent, plan, count)
+
+
+def _quantile_columns(
+    per_agent: dict[str | None, dict[float, list[float | None]]], plan: HistogramPlan, count: int
+) -> Columns:
+    qs = tuple(q for _, q in plan.quantiles)
+    stats = [stat for stat, _ in plan.quantiles]
+    found: Columns = {stat: {} for stat in stats}
+    fleet_sums: list[dict[float, float]] = [{} for _ in range(count)]
+    for agent, buckets in per_agent.items():
+        bounds = sorted(buckets)
+        columns = [buckets[b] for b in bounds]
+        values: list[tuple[float, ...] | None] = []
+        for index in range(count):
+            counts = [column[index] for column in columns]
+            sums = fleet_sums[index]
+            for bound, value in zip(bounds, counts):
+                if value is not None:
+                    sums[bound] = sums.get(bound, 0.0) + value
+            if agent is None:
+                continue
+            if None not in counts:
+                values.append(sorted_histogram_quantiles(qs, bounds, counts))
+                continue
+            present = [(b, c) for b, c in zip(bounds, counts) if c is not None]
+            values.append(
+                sorted_histogram_quantiles(qs, [b for b, _ in present], [c for _, c in present]) if present else None
+            )
+        if agent is not None and values.count(None) != count:
+            _publish(found, stats, agent, values, plan.scale)
+    _keep_top(found, plan.max_agents, count)
+    fleet = [
+        sorted_histogram_quantiles(qs, sorted(sums), [sums[b] for b in sorted(sums)]) if sums else None
+        for sums in fleet_sums
+    ]
+    if fleet.count(None) != count:
+        _publish(found, stats, None, fleet, plan.scale)
+    return {stat: per_agent for stat, per_agent in found.items() if per_agent}
+
+
+def _publish(
+    found: Columns, stats: list[str], agent: str | None, values: list[tuple[float, ...] | None], scale: float
+) -> None:
+    """One agent's quantile tuples per step as one column per stat, scaled (±Inf: no value)."""
+    for position, stat in enumerate(stats):
+        column: list[float | None] = []
+        for value in values:
+            if value is None:
+                column.append(None)
+            else:
+                scaled = value[position] * scale
+                column.append(scaled if -math.inf < scaled < math.inf else math.nan)
+        found[stat][agent] = column
+
+
+def _keep_top(found: Columns, limit: int, count: int) -> None:
+    """``topk(limit, …)`` per step: drop all but the ``limit`` highest values (NaN lowest)."""
+    for per_agent in found.values():
+        if len(per_agent) <= limit:
+            continue
+        for index in range(count):
+            present = [(agent, column[index]) for agent, column in per_agent.items() if column[index] is not None]
+            if len(present) <= limit:
+                continue
+            present.sort(key=_rank, reverse=True)
+            for agent, _ in present[limit:]:
+                per_agent[agent][index] = None
+        for agent in [a for a, column in per_agent.items() if column.count(None) == count]:
+            del per_agent[agent]
+
+
+def _rank(item: tuple[str, float]) -> float:
+    value = item[1]
+    return -math.inf if value != value else value  # NaN ranks lowest
+
+
+def _bound(text: str) -> float | None:
+    try:
+        bound = float(text)
+    except ValueError:
+        return None
+    return None if math.isnan(bound) else bound
