@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import threading
+import time
 
 from voicetop.cli import EXIT_OK, UsageError
 from voicetop.commands.common import effective_config, view_window, warn_sources
+
+
+#: How long the demo's earlier history waits for the first frame to be painted.
+FIRST_PAINT_TIMEOUT = 10.0
+
+
+def _complete_demo_history(app, fleet) -> None:
+    """Background thread: once the first frame is on screen, simulate the demo's
+    earlier history (sparklines fill in) and poll again at once."""
+    deadline = time.monotonic() + FIRST_PAINT_TIMEOUT
+    while app.frames_applied == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    painted = threading.Event()
+    try:
+        app.call_from_thread(app.call_after_refresh, painted.set)
+    except Exception:  # the app is not running (any more): fill in anyway
+        painted.set()
+    painted.wait(FIRST_PAINT_TIMEOUT)
+    fleet.complete_history()
+    app.poller.refresh_now()
 
 
 def run_console(args: argparse.Namespace) -> int:
@@ -13,7 +35,7 @@ def run_console(args: argparse.Namespace) -> int:
     if args.demo:
         from voicetop.sources.demo import DemoFleet
 
-        fleet = DemoFleet(seed=args.demo_seed, speed=args.demo_speed)
+        fleet = DemoFleet(seed=args.demo_seed, speed=args.demo_speed, defer_history=True)
         metrics, traces = fleet.metrics, fleet.traces
     elif config.context.prometheus is not None:
         from voicetop.sources.factory import metrics_source, trace_source
@@ -31,6 +53,8 @@ def run_console(args: argparse.Namespace) -> int:
     from voicetop.lifecycle import signals_exit_app
 
     app = VoicetopApp(metrics=metrics, traces=traces, config=config, view=view)
+    if args.demo:
+        threading.Thread(target=_complete_demo_history, args=(app, fleet), name="demo-history", daemon=True).start()
     try:
         with signals_exit_app(app):  # SIGTERM/SIGHUP: leave through the normal path, terminal restored
             app.run()

@@ -28,7 +28,6 @@ import math
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import BASELINE_STATS, QUANTILES, STAGES, stage_stat_key
-from voicetop.domain.stats import histogram_quantile
 from voicetop.sources.demo.instruments import COMPONENTS, STAGE_METRICS
 from voicetop.sources.demo.tsdb import ScrapeStore
 
@@ -83,6 +82,42 @@ def _ratio(num: float, den: float) -> float:
     return num / den
 
 
+def _quantiles(buckets: Sequence[tuple[float, float]]) -> list[float]:
+    """``histogram_quantile`` at every :data:`QUANTILES` level over buckets sorted by bound.
+
+    The same algorithm as :func:`voicetop.domain.stats.histogram_quantile`
+    (which the tests compare against), with the monotonic fix-up done once.
+    """
+    if len(buckets) < 2 or not math.isinf(buckets[-1][0]):
+        return [math.nan] * len(QUANTILES)
+    counts: list[float] = []
+    running = 0.0
+    for _, count in buckets:
+        running = max(running, count)
+        counts.append(running)
+    observations = counts[-1]
+    if observations == 0 or math.isnan(observations):
+        return [math.nan] * len(QUANTILES)
+    out = []
+    for _, q in QUANTILES:
+        rank = q * observations
+        index = next(i for i, c in enumerate(counts) if c >= rank)
+        if index == len(buckets) - 1:
+            out.append(buckets[-2][0])
+            continue
+        if index == 0 and buckets[0][0] <= 0:
+            out.append(buckets[0][0])
+            continue
+        bucket_start = 0.0 if index == 0 else buckets[index - 1][0]
+        bucket_end = buckets[index][0]
+        in_bucket = counts[index]
+        if index > 0:
+            in_bucket -= counts[index - 1]
+            rank -= counts[index - 1]
+        out.append(bucket_end if in_bucket == 0 else bucket_start + (bucket_end - bucket_start) * (rank / in_bucket))
+    return out
+
+
 class _Plan:
     """Where one agent's (or the fleet's) series sit in the rate vector / row."""
 
@@ -107,7 +142,7 @@ class StatEvaluator:
             self.agent_ids = tuple(sorted({k for _, labels in parsed for k in self._keys_of(labels)} - {None}))
         gauge_names = set(_GAUGE_AVERAGES.values()) | set(_GAUGE_SUMS.values())
         self._rate_columns = [i for i, (name, _) in enumerate(parsed) if name not in gauge_names]
-        position = {column: p for p, column in enumerate(self._rate_columns)}
+        self._position = position = {column: p for p, column in enumerate(self._rate_columns)}
         by_name: dict[tuple[str, str | None], list[int]] = {}
         for i, (name, labels) in enumerate(parsed):
             for key in self._keys_of(labels):
@@ -149,7 +184,9 @@ class StatEvaluator:
             self._plans[agent_id] = plan
         self._session_columns = sorted(session_columns)
         self._rate_baseline_columns = sorted(rate_baseline_columns)
+        self._quantile_keys = {stage: [stage_stat_key(stage, name) for name, _ in QUANTILES] for stage in STAGES}
         self._hourly: dict[float, AgentValues] = {}
+        self._averaged: dict[tuple[float, int, int], AgentValues] = {}
         self._first_reading: tuple[float, AgentValues] | None = None
 
     def _keys_of(self, labels: Mapping[str, str]) -> tuple[str | None, ...]:
@@ -161,11 +198,18 @@ class StatEvaluator:
             return ()
         return (f"{labels.get('agent_id', '')}\x1f{value}", f"\x1f{value}")
 
+    def _spread(self, columns: Sequence[int], values: Sequence[float]) -> list[float]:
+        """A rate vector (``_rate_columns`` order) with ``values`` at ``columns``, NaN elsewhere."""
+        rates = [math.nan] * len(self._rate_columns)
+        position = self._position
+        for column, value in zip(columns, values):
+            rates[position[column]] = value
+        return rates
+
     # -- per-session ratios and their baselines -----------------------------
     def _session_values(self, t: float) -> AgentValues:
         """The session-window ratios of every agent and the fleet at ``t``."""
-        found = dict(zip(self._session_columns, self.store.rates(t, SESSION_RANGE, self._session_columns)))
-        rates = [found.get(c, math.nan) for c in self._rate_columns]
+        rates = self._spread(self._session_columns, self.store.rates(t, SESSION_RANGE, self._session_columns))
         return {
             agent_id: {
                 key: _ratio(_total(rates, num), _total(rates, den))
@@ -178,8 +222,7 @@ class StatEvaluator:
         """Every baseline stat's ratio at ``t``: session ratios plus rate-window ones."""
         values = self._session_values(t)
         columns = self._rate_baseline_columns
-        found = dict(zip(columns, self.store.rates(t, RATE_RANGE, columns)))
-        rates = [found.get(c, math.nan) for c in self._rate_columns]
+        rates = self._spread(columns, self.store.rates(t, RATE_RANGE, columns))
         for agent_id, plan in self._plans.items():
             for key in BASELINE_STATS:
                 if key in plan.ratios:
@@ -209,15 +252,21 @@ class StatEvaluator:
             first = self.store.times[0] + SESSION_RANGE
             if t >= first:
                 self._first_reading = (first, self._baseline_values(first))
-        hours = []
+        steps = []
         assumed = 0
-        h = math.floor(t / BASELINE_STEP) * BASELINE_STEP
+        newest = h = math.floor(t / BASELINE_STEP) * BASELINE_STEP
         while h >= t - BASELINE_RANGE - 1e-9:
             if self._first_reading is not None and h < self._first_reading[0]:
                 assumed += 1
             elif h >= self.store.times[0]:
-                hours.append(self._hour(h))
+                steps.append(h)
             h -= BASELINE_STEP
+        # Neighbouring steps average the same hours: reuse the average once they are all stored.
+        key = (newest, len(steps), assumed)
+        found = self._averaged.get(key)
+        if found is not None:
+            return found
+        hours = [self._hour(h) for h in steps]
         if assumed:
             hours.extend([self._first_reading[1]] * assumed)
         out: AgentValues = {}
@@ -226,6 +275,8 @@ class StatEvaluator:
             for key in BASELINE_STATS:
                 present = [v[agent_id][key] for v in hours if not math.isnan(v[agent_id][key])]
                 out[agent_id][key] = sum(present) / len(present) if present else math.nan
+        if all(h in self._hourly for h in steps):
+            self._averaged[key] = out
         return out
 
     # -- one step -----------------------------------------------------------
@@ -237,21 +288,23 @@ class StatEvaluator:
         baselines = self._baselines(t) if self.group_label is None else {}
         row_index = store.instant_row(t)
         row = store.row(row_index) if row_index is not None else None
+        bounds = store.range_rows(t, RATE_RANGE)
+        any_rate = bounds is not None and bounds[1] > bounds[0]  # else every rate is NaN
         out: AgentValues = {}
         for agent_id, plan in self._plans.items():
             values: dict[str, float] = {}
             for stage in STAGES:
                 # Absent bucket series drop out of the sum, as in PromQL.
-                buckets = [(le, _total(rates, positions)) for le, positions in plan.buckets[stage]]
+                buckets = [(le, _total(rates, positions)) for le, positions in plan.buckets[stage]] if any_rate else []
                 buckets = [(le, count) for le, count in buckets if count == count]
-                for name, q in QUANTILES:
-                    values[stage_stat_key(stage, name)] = histogram_quantile(q, buckets)
+                for key, value in zip(self._quantile_keys[stage], _quantiles(buckets)):
+                    values[key] = value
             for key, (num, den) in plan.ratios.items():
-                values[key] = _ratio(_total(rates, num), _total(rates, den))
+                values[key] = _ratio(_total(rates, num), _total(rates, den)) if any_rate else math.nan
             values.update(sessions[agent_id])
             for key in BASELINE_STATS:
                 values[f"{key}_baseline"] = baselines.get(agent_id, {}).get(key, math.nan)
-            values["turn_rate"] = _total(rates, plan.turns)
+            values["turn_rate"] = _total(rates, plan.turns) if any_rate else math.nan
             for key, columns in plan.gauges.items():
                 found = [row[c] for c in columns if c < len(row)] if row is not None else []
                 if not found:

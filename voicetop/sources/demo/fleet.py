@@ -5,20 +5,24 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from typing import Iterable
-
-from opentelemetry.sdk.trace import SpanProcessor
+from typing import TYPE_CHECKING, Iterable
 
 from voicetop.sources.demo.catalog import AGENTS, AgentSpec
+from voicetop.sources.demo.history import RECENT_SECONDS, EarlierHistory, recent_seed, simulate_earlier
 from voicetop.sources.demo.incidents import LOOP_SECONDS, Timeline
-from voicetop.sources.demo.instruments import Instruments
+from voicetop.sources.demo.instruments import GAUGE_METRICS, Instruments
 from voicetop.sources.demo.metrics import DemoMetricsSource
+from voicetop.sources.demo.records import TurnRecord
 from voicetop.sources.demo.rollout import PromptVersions
 from voicetop.sources.demo.simulator import Simulator
-from voicetop.sources.demo.spans import SpanStore, TurnTracer
 from voicetop.sources.demo.telephony import DemoTelephony
 from voicetop.sources.demo.traces import DemoTraceSource
 from voicetop.sources.demo.tsdb import ScrapeStore
+
+if TYPE_CHECKING:  # OpenTelemetry's SDK is imported once spans are first needed
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    from voicetop.sources.demo.spans import SpanStore, TurnTracer
 
 #: Scrapes are kept this long (simulated seconds).
 RETENTION_SECONDS = 7200.0
@@ -50,6 +54,12 @@ class DemoFleet:
     ``start`` is the simulated launch time (default: now); ``history`` seconds
     before it are simulated at construction.  The clock then runs at ``speed``
     times wall time (0 freezes it; :meth:`advance` still moves it).
+
+    The last :data:`RECENT_SECONDS` of history are simulated first, through the
+    live instruments; the earlier part follows (see :mod:`.history`).  With
+    ``defer_history`` the earlier part waits for :meth:`complete_history`, so a
+    console can show a first frame at once; spans are held back until then (to
+    keep their order), and trace queries complete the history first.
     """
 
     def __init__(
@@ -60,7 +70,8 @@ class DemoFleet:
         history: float = 1800.0,
         start: float | None = None,
         *,
-        span_processors: Iterable[SpanProcessor] = (),
+        span_processors: Iterable["SpanProcessor"] = (),
+        defer_history: bool = False,
     ) -> None:
         if speed < 0:
             raise ValueError("demo speed cannot be negative")
@@ -78,23 +89,94 @@ class DemoFleet:
         self.instruments = Instruments(self.specs)
         self.registry = self.instruments.registry
         self.store = ScrapeStore(self.instruments.columns, retention=RETENTION_SECONDS)
-        self.span_store = SpanStore(SPAN_RETENTION_SECONDS, MAX_TRACES)
-        self.tracer = TurnTracer(self.agent_ids, seed, [self.span_store, *span_processors])
+        self._span_processors = tuple(span_processors)
+        self._tracing: tuple[SpanStore, TurnTracer] | None = None
         self.timeline = Timeline(self.start)
-        self.telephony = DemoTelephony(self.specs, self.registry, self.timeline, seed)
+        self.telephony = DemoTelephony(self.specs, self.registry, self.timeline, recent_seed(seed))
         self.versions = PromptVersions(self.start)
+        recent = min(self.history, RECENT_SECONDS)
+        #: The earlier history still to simulate, as (begin, end); None once done.
+        self._earlier: tuple[float, float] | None = (
+            (self.start - self.history, self.start - recent) if self.history > recent else None
+        )
+        self._held_turns: list[TurnRecord] | None = [] if self._earlier else None
+        self._history_lock = threading.Lock()
         self._sim = Simulator(
-            self.specs, self.instruments, self.timeline, seed,
-            begin=self.start - self.history,
+            self.specs, self.instruments, self.timeline, recent_seed(seed),
+            begin=self.start - recent,
             on_scrape=self._scrape,
-            on_turn=self.tracer.emit,
+            on_turn=self._turn,
             spans_from=self.start - SPAN_HISTORY_SECONDS,
             sampled_from=self.start - TAIL_SAMPLED_SECONDS,
             versions=self.versions,
+            warm_at_target=self._earlier is not None,
         )
         self._sim.run_until(self.start)
         self.metrics = DemoMetricsSource(self)
         self.traces = DemoTraceSource(self)
+        if not defer_history:
+            self.complete_history()
+
+    @property
+    def span_store(self) -> "SpanStore":
+        """Recent turns as spans (made on first use, like :attr:`tracer`)."""
+        return self._spans()[0]
+
+    @property
+    def tracer(self) -> "TurnTracer":
+        """Emits each turn's spans through per-agent OpenTelemetry TracerProviders."""
+        return self._spans()[1]
+
+    def _spans(self) -> "tuple[SpanStore, TurnTracer]":
+        with self.lock:
+            if self._tracing is None:
+                from voicetop.sources.demo.spans import SpanStore, TurnTracer
+
+                store = SpanStore(SPAN_RETENTION_SECONDS, MAX_TRACES)
+                self._tracing = (store, TurnTracer(self.agent_ids, self.seed, [store, *self._span_processors]))
+            return self._tracing
+
+    @property
+    def history_complete(self) -> bool:
+        return self._earlier is None
+
+    def complete_history(self) -> None:
+        """Simulate the earlier history and splice it in front (once; safe from any thread).
+
+        The simulation runs without the fleet lock (it touches nothing live);
+        only the splice holds it.
+        """
+        with self._history_lock:
+            if self._earlier is None:
+                return
+            begin, end = self._earlier
+            earlier = simulate_earlier(
+                self.specs, self.timeline, self.versions, self.seed, begin, end,
+                sampled_from=self.start - TAIL_SAMPLED_SECONDS,
+            )
+            with self.lock:
+                self._splice(earlier)
+
+    def _splice(self, earlier: EarlierHistory) -> None:
+        if earlier.store.columns != self.store.columns:
+            raise RuntimeError("the earlier history recorded different series")
+        totals = earlier.instruments.read()
+        self.store.shift([0.0 if name in GAUGE_METRICS else total
+                          for (name, _), total in zip(self.store.columns, totals)])
+        self.store.prepend(earlier.store.times, [earlier.store.row(i) for i in range(len(earlier.store))])
+        self.instruments.absorb(earlier.instruments)
+        self.telephony.absorb(earlier.telephony, self.store)
+        held, self._held_turns = self._held_turns or [], None
+        for record in (*earlier.sampled_turns, *held):
+            self.tracer.emit(record)
+        self._earlier = None
+        self.metrics.history_changed()
+
+    def _turn(self, record: TurnRecord) -> None:
+        if self._held_turns is not None:
+            self._held_turns.append(record)
+        else:
+            self.tracer.emit(record)
 
     def _scrape(self, t: float) -> None:
         self.store.append(t, self.instruments.read())
@@ -118,10 +200,11 @@ class DemoFleet:
             self._offset += seconds
             return self.now()
 
-    def add_span_processor(self, processor: SpanProcessor) -> None:
+    def add_span_processor(self, processor: "SpanProcessor") -> None:
         """Also send future spans to ``processor`` (e.g. an OTLP exporter)."""
         self.tracer.add_processor(processor)
 
     def close(self) -> None:
         """Flush and shut down the tracer providers (and their exporters)."""
-        self.tracer.shutdown()
+        if self._tracing is not None:
+            self._tracing[1].shutdown()

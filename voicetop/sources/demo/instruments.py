@@ -39,6 +39,11 @@ SESSION_OUTCOMES = ("completed", "abandoned")
 TOKEN_KINDS = ("prompt", "completion")
 COST_COMPONENTS = ("stt", "llm", "tts")
 
+#: Metrics whose value is a level, not a running total (never offset by earlier history).
+GAUGE_METRICS = frozenset({
+    "livekit_asr_wer", "livekit_tts_mos", "livekit_stt_rtf", "livekit_active_sessions", "livekit_max_sessions",
+})
+
 #: A series: sample name and its sorted label pairs (``le`` included).
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
 
@@ -159,6 +164,12 @@ class Instruments:
                     readers.append(_value_reader(child))
         return columns, readers
 
+    def absorb(self, earlier: "Instruments") -> None:
+        """Add the counts ``earlier`` recorded (a history before ours) to every counter and histogram."""
+        for mine, theirs in zip(self._wrappers(), earlier._wrappers()):
+            if not isinstance(mine, Gauge):
+                add_counts(mine, theirs)
+
     def read(self) -> list[float]:
         """Current value of every series, in :attr:`columns` order."""
         if self._readers is None:
@@ -200,3 +211,19 @@ def _histogram_reader(child) -> Callable[[], list[float]]:
         return out
 
     return read
+
+
+def add_counts(target: Counter | Histogram, source: Counter | Histogram) -> None:
+    """Add every child value of ``source`` into the same-labelled child of ``target``.
+
+    prometheus_client has no public way to add to histogram buckets, so this
+    uses the same child internals as the fast reader.
+    """
+    for labelvalues, child in source._metrics.items():  # noqa: SLF001
+        into = target.labels(*labelvalues)
+        if isinstance(source, Histogram):
+            for mine, theirs in zip(into._buckets, child._buckets):  # noqa: SLF001
+                mine.inc(theirs.get())
+            into._sum.inc(child._sum.get())  # noqa: SLF001
+        else:
+            into._value.inc(child._value.get())  # noqa: SLF001

@@ -32,6 +32,13 @@ class DemoMetricsSource:
     def now(self) -> float:
         return self._fleet.now()
 
+    def history_changed(self) -> None:
+        """Older scrapes were put in front of the store: forget every evaluated step."""
+        self._evaluator = StatEvaluator(self._fleet.store, self._fleet.agent_ids)
+        self._cache.clear()
+        self._telephony = TelephonyEvaluator(self._fleet.telephony)
+        self._group_evaluators.clear()
+
     def fetch(self, window: Window) -> MetricsResult:
         stamps = window.timestamps()
         with self._fleet.lock:

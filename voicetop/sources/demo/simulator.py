@@ -30,7 +30,7 @@ from voicetop.sources.demo.catalog import (
 from voicetop.sources.demo.incidents import Timeline
 from voicetop.sources.demo.instruments import AgentInstruments, Instruments
 from voicetop.sources.demo.rollout import PROMPT_ROLLOUT, PromptVersions
-from voicetop.sources.demo.spans import TurnRecord
+from voicetop.sources.demo.records import TurnRecord
 
 SCRAPE_INTERVAL = 15.0  # Prometheus' default scrape interval
 TURN_GAP_SECONDS = 40.0
@@ -131,8 +131,10 @@ class Simulator:
         spans_from: float,
         sampled_from: float | None = None,
         versions: PromptVersions | None = None,
+        warm_at_target: bool = False,
     ) -> None:
         self.rng = random.Random(seed)
+        self.warm_at_target = warm_at_target
         self.versions = versions or PromptVersions(begin, replace(PROMPT_ROLLOUT, offset=math.inf))
         self.timeline = timeline
         self.on_scrape = on_scrape
@@ -184,9 +186,14 @@ class Simulator:
         return max(1, min(12, round(self.rng.gauss(MEAN_TURNS, 1.5))))
 
     def _warm_start(self, index: int, agent: _Agent, t: float) -> None:
-        """Sessions already running when the simulation begins."""
+        """Sessions already running when the simulation begins: the agent's typical
+        count, or with ``warm_at_target`` the count its incidents steer towards
+        (capped by capacity), as when resuming a history already under way."""
         rng = self.rng
-        for _ in range(agent.spec.sessions):
+        count = agent.spec.sessions
+        if self.warm_at_target:
+            count = min(agent.spec.max_sessions, round(self._target(agent, t)))
+        for _ in range(count):
             turns = self._draw_turns()
             session = self._new_session(agent, turns, done=rng.randrange(turns))
             self._push(t + rng.uniform(0.5, TURN_GAP_SECONDS), _TURN, (index, session))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass
 from typing import Iterable
 
 from opentelemetry import trace as otel_trace
@@ -24,38 +23,10 @@ from opentelemetry.trace import Status, StatusCode
 from voicetop.domain.model import Span, Trace, Turn
 from voicetop.domain.turns import turn_labels
 from voicetop.profiles.spans import SEED
+from voicetop.sources.demo.records import TurnRecord
 
 ROOT_SPAN = "voice_turn"
 INSTRUMENTATION = "voicetop.demo"
-
-
-@dataclass(slots=True)
-class TurnRecord:
-    """Everything one simulated turn did; times in Unix seconds, durations in ms."""
-
-    agent_id: str
-    session_id: str
-    room: str
-    index: int
-    start: float
-    stt_ms: float
-    eou_ms: float
-    ttft_ms: float
-    llm_ms: float
-    tts_ms: float
-    e2e_ms: float
-    tool: str | None
-    tool_ms: float
-    tool_outcome: str
-    prompt_tokens: int
-    completion_tokens: int
-    characters: int
-    model: str
-    stt_provider: str
-    tts_provider: str
-    interrupted: bool
-    error: str | None
-    prompt_version: str = ""
 
 
 class SeededIdGenerator(IdGenerator):

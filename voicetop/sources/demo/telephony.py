@@ -26,6 +26,7 @@ from prometheus_client.metrics_core import Metric
 
 from voicetop.sources.demo.catalog import AgentSpec
 from voicetop.sources.demo.incidents import Timeline
+from voicetop.sources.demo.instruments import add_counts
 from voicetop.sources.demo.tsdb import ScrapeStore
 
 LOSS_BUCKETS = (0.0, 0.1, 0.3, 0.5, 0.7, 1, 5, 10, 40, 100)
@@ -172,6 +173,35 @@ class DemoTelephony:
                 "nacks": self.nacks.labels(*labels, direction), "plis": self.plis.labels(*labels, direction),
             }
         return out
+
+    def _counted(self) -> tuple:
+        """The counter and histogram families (the gauges are levels, not totals)."""
+        return (self.joins, self.packets, self.lost, self.nacks, self.plis, self.loss, self.jitter, self.rtt,
+                self.rating, self.score)
+
+    def absorb(self, earlier: "DemoTelephony", agents: ScrapeStore) -> None:
+        """Continue from ``earlier``, the same nodes over the history before ours.
+
+        Its totals are added to our counters, histograms and stored rows, its
+        rows go in front of ours, and the next tick's join baseline is taken
+        from the agents' (already shifted) last row.
+        """
+        offsets = [0.0 if key in GAUGES else earlier._state[(node, key)] for node, key in self.store.columns]
+        self.store.shift(offsets)
+        for column, amount in zip(self.store.columns, offsets):
+            self._state[column] += amount
+        older = earlier.store
+        self.store.prepend(older.times, [older.row(i) for i in range(len(older))])
+        for mine, theirs in zip(self._counted(), earlier._counted()):
+            add_counts(mine, theirs)
+        for name, family in earlier.sip.values.items():
+            for labels, value in family.items():
+                self.sip.inc(name, labels, value)
+        if self._columns is not None and len(agents):
+            row = agents.row(len(agents) - 1)
+            for agent, (_, done_cols) in self._columns[0].items():
+                if agent in self._last_done:
+                    self._last_done[agent] = sum(row[c] for c in done_cols if c < len(row))
 
     # -- reading the agents' own metrics ---------------------------------------
     def _agent_columns(self, store: ScrapeStore) -> dict[str, tuple[list[int], list[int]]]:

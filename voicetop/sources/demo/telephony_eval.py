@@ -31,11 +31,17 @@ def _ratio(num: float, den: float) -> float:
     return num / den
 
 
+#: Per histogram: its bucket bounds (+Inf last) and the stored keys of those buckets.
+_BUCKETS = {
+    name: ([float(b) for b in bounds] + [math.inf], [f"{name}:{b:g}" for b in bounds] + [f"{name}:+Inf"])
+    for name, bounds in HISTOGRAMS.items()
+}
+
+
 def _media_stats(get, gauge) -> dict[str, float]:
     """Media stats from rate/gauge getters of one node (or the fleet's sums)."""
     def buckets(name: str) -> list[tuple[float, float]]:
-        bounds = [float(b) for b in HISTOGRAMS[name]] + [math.inf]
-        keys = [f"{name}:{b:g}" for b in HISTOGRAMS[name]] + [f"{name}:+Inf"]
+        bounds, keys = _BUCKETS[name]
         return [(b, get(k)) for b, k in zip(bounds, keys)]
 
     out = {key: gauge(key) for key in MEDIA_GAUGES}
@@ -78,8 +84,10 @@ class TelephonyEvaluator:
 
         def node_getters(nodes):
             def get(key: str) -> float:
+                if len(nodes) == 1:
+                    return rates[self._rate_pos[(nodes[0], key)]]
                 found = [rates[self._rate_pos[(n, key)]] for n in nodes]
-                found = [v for v in found if not math.isnan(v)]
+                found = [v for v in found if v == v]
                 return sum(found) if found else math.nan
 
             def gauge(key: str) -> float:

@@ -24,6 +24,7 @@ class DemoTraceSource:
         self._fleet = fleet
 
     def _stored(self, since: float, until: float, agent_id: str | None = None) -> list[tuple[Turn, str]]:
+        self._fleet.complete_history()  # spans wait for the earlier history
         self._fleet.now()  # simulate up to the current time first
         return [
             (turn, room) for _, turn, room in self._fleet.span_store.turns()
@@ -66,6 +67,7 @@ class DemoTraceSource:
         return found[-limit:] if limit > 0 else []
 
     def trace(self, trace_id: str) -> Trace:
+        self._fleet.complete_history()
         self._fleet.now()
         found = self._fleet.span_store.trace(trace_id.lower())
         if found is None:

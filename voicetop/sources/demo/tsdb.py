@@ -59,6 +59,23 @@ class ScrapeStore:
                 del self.times[:drop]
                 del self._rows[:drop]
 
+    def prepend(self, times: Sequence[float], rows: Sequence[Sequence[float]]) -> None:
+        """Insert older scrapes (all before the first stored one) in front, within the retention."""
+        if self.times and times and times[-1] >= self.times[0]:
+            raise ValueError("prepended scrapes must be older than the stored ones")
+        newest = self.times[-1] if self.times else (times[-1] if times else 0.0)
+        keep = bisect_left(times, newest - self.retention)
+        self.times[:0] = times[keep:]
+        self._rows[:0] = [array("d", row) for row in rows[keep:]]
+
+    def shift(self, offsets: Sequence[float]) -> None:
+        """Add ``offsets[column]`` to every stored value of each column (0 leaves it alone)."""
+        shifted = [(column, amount) for column, amount in enumerate(offsets) if amount]
+        for values in self._rows:
+            for column, amount in shifted:
+                if column < len(values):
+                    values[column] += amount
+
     def value(self, row: int, column: int) -> float:
         """A stored value, NaN when the series did not exist yet at that row."""
         values = self._rows[row]
@@ -95,15 +112,27 @@ class ScrapeStore:
         # series only where it shortens the extrapolation to the start).
         common = extrapolated_rate(range_start, t, start_time, end_time, hi - lo + 1, math.inf, 1.0, seconds)
         sampled, to_start = end_time - start_time, start_time - range_start
+        # extrapolated_rate's arithmetic, inlined for series whose zero point
+        # shortens the extrapolation to the start (counters near zero).
+        average = sampled / (hi - lo) if hi > lo else math.nan
+        threshold = average * 1.1
+        to_end = t - end_time
+        end_part = to_end if to_end < threshold else average / 2
         out: list[float] = []
         for column in columns:
             if column < len(first):
                 v0 = first[column]
                 increase = last[column] - v0
                 if increase > 0 and sampled * v0 < to_start * increase:
-                    out.append(extrapolated_rate(
-                        range_start, t, start_time, end_time, hi - lo + 1, v0, increase, seconds,
-                    ))
+                    start_part = to_start
+                    if v0 >= 0:
+                        to_zero = sampled * (v0 / increase)
+                        if to_zero < start_part:
+                            start_part = to_zero
+                    interval = sampled
+                    interval += start_part if start_part < threshold else average / 2
+                    interval += end_part
+                    out.append(increase * (interval / sampled) / seconds)
                 else:
                     out.append(increase * common)
                 continue
