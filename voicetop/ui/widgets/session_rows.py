@@ -8,7 +8,7 @@ the rows on screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any, Callable, Mapping
 
 from voicetop.domain.model import Session
@@ -86,15 +86,11 @@ def arrange(sessions: Mapping[str, Session], ordering: Ordering, now: float) -> 
     value_of = SORT_VALUES.get(ordering.column or "")
     if value_of is None:
         return tuple(sorted(k for k, _ in items))
-    pairs = [(value_of(s, now), k) for k, s in items]
-    present = [pair for pair in pairs if pair[0] is not None]
-    missing = sorted(k for v, k in pairs if v is None)
-    if ordering.reverse:  # by key, then (stable) by value descending: ties stay in key order
-        present.sort(key=itemgetter(1))
-        present.sort(key=itemgetter(0), reverse=True)
-    else:
-        present.sort()
-    return tuple([k for _, k in present] + missing)
+    values = {k: value_of(s, now) for k, s in items}
+    present = sorted(k for k, v in values.items() if v is not None)
+    missing = sorted(k for k, v in values.items() if v is None)
+    present.sort(key=values.__getitem__, reverse=ordering.reverse)  # stable: ties stay in key order
+    return tuple(present + missing)
 
 
 def content_widths(sessions: Mapping[str, Session], now: float) -> dict[str, int]:

@@ -32,8 +32,11 @@ PAD = 1
 #: The free-text columns give up width, down to this, before a line is cut.
 SHRINKABLE = {"session": 10, "room": 6}
 
-#: Builds one row's cells in column order: (session, now, columns) → cells.
+#: Builds one row's cells in column order: (session, now, columns) → cells, each
+#: cell one style (its spans are not drawn).
 CellMaker = Callable[[Session, float, Sequence[Column]], Sequence[SortCell]]
+#: A row as drawn: (text, style) per column.
+Cells = tuple[tuple[str, str], ...]
 
 
 def layout_widths(columns: Sequence[Column], content: dict[str, int], available: int) -> tuple[int, ...]:
@@ -107,8 +110,9 @@ class SessionsView(ScrollView, can_focus=True):
         self._widths: tuple[int, ...] = ()
         self._spans: tuple[tuple[int, int], ...] = ()  # (x, width) of each column on a line
         self._painted: dict[int, tuple] = {}  # screen line → signature of what it shows
-        self._cells: LRUCache[tuple, Sequence[SortCell]] = LRUCache(512)
-        self._lines: LRUCache[tuple, Strip] = LRUCache(512)
+        # A few screenfuls: these live long, so the garbage collector keeps scanning them.
+        self._cells: LRUCache[tuple, Cells] = LRUCache(256)
+        self._lines: LRUCache[tuple, Strip] = LRUCache(128)
         self._styles: dict[tuple[Style, str], Style] = {}
 
     # -- data -------------------------------------------------------------------
@@ -198,7 +202,7 @@ class SessionsView(ScrollView, can_focus=True):
 
     def get_row(self, key: str) -> list[SortCell]:
         """The cells shown for session ``key`` (in column order)."""
-        return list(self._row_cells(self.rows.sessions[key]))
+        return list(self.make_cells(self.rows.sessions[key], self.rows.now, self.columns_spec))
 
     def get_cell(self, key: str, column: str) -> SortCell:
         index = [c.key for c in self.columns_spec].index(column)
@@ -327,14 +331,15 @@ class SessionsView(ScrollView, can_focus=True):
         index = int(self.scroll_offset.y) + y - 1
         if not 0 <= index < self.row_count:
             return None
-        cells = self._row_cells(self.rows.sessions[self.rows.keys[index]])
-        return index == self.cursor_row, tuple((c.plain, str(c.style)) for c in cells)
+        return index == self.cursor_row, self._row_cells(self.rows.sessions[self.rows.keys[index]])
 
-    def _row_cells(self, session: Session) -> Sequence[SortCell]:
+    def _row_cells(self, session: Session) -> Cells:
+        """(text, style) of each cell: plain strings, which the collector soon stops tracking."""
         key = (session, self.rows.now, self.columns_spec, self.app.palette)
         cells = self._cells.get(key)
         if cells is None:
-            cells = self.make_cells(session, self.rows.now, self.columns_spec)
+            made = self.make_cells(session, self.rows.now, self.columns_spec)
+            cells = tuple((cell.plain, str(cell.style)) for cell in made)
             self._cells[key] = cells
         return cells
 
@@ -375,7 +380,7 @@ class SessionsView(ScrollView, can_focus=True):
             self._lines[key] = strip
         return strip
 
-    def _line(self, cells: Sequence[tuple[str, str]], base: Style) -> Strip:
+    def _line(self, cells: Cells, base: Style) -> Strip:
         """One line from (text, style) cells: a segment per cell, no markup, no wrapping."""
         pad = " " * PAD
         segments = [
@@ -383,7 +388,12 @@ class SessionsView(ScrollView, can_focus=True):
             for (plain, style), column_width, column in zip(cells, self._widths, self.columns_spec)
         ]
         length = sum(self._widths) + 2 * PAD * len(segments)
-        return Strip(segments, length).adjust_cell_length(self.scrollable_content_region.width, base)
+        width = self.scrollable_content_region.width
+        if length < width:
+            segments.append(Segment(" " * (width - length), base))
+        elif length > width:
+            return Strip(segments, length).crop(0, width)
+        return Strip(segments, width)
 
     def _style(self, base: Style, style: str) -> Style:
         combined = self._styles.get((base, style))
@@ -396,7 +406,7 @@ class SessionsView(ScrollView, can_focus=True):
         base = self.rich_style + self.get_component_rich_style("sessions-view--header")
         return self._line([(c.label, "") for c in self.columns_spec], base)
 
-    def _row_line(self, cells: tuple[tuple[str, str], ...], selected: bool) -> Strip:
+    def _row_line(self, cells: Cells, selected: bool) -> Strip:
         base = self.rich_style
         if selected:
             base += self.get_component_rich_style("sessions-view--cursor")
