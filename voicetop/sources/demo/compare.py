@@ -67,6 +67,11 @@ def fetch_label_values(source: "DemoMetricsSource", window: Window) -> dict[str,
     with fleet.lock:
         fleet.now()
         store = fleet.store
+        # The answer only changes with the window or a new scrape (polls come every second).
+        cache_key = (window, len(store), store.last_time, store.times[0] if len(store) else None)
+        cached = source._label_values  # noqa: SLF001
+        if cached is not None and cached[0] == cache_key:
+            return cached[1]
         groups: dict[tuple[str, str], list[int]] = {}
         for index, (name, pairs) in enumerate(store.columns):
             if name != MARKER_METRIC:
@@ -86,4 +91,5 @@ def fetch_label_values(source: "DemoMetricsSource", window: Window) -> dict[str,
             present = [row[position[c]] for c in found if not math.isnan(row[position[c]])]
             values.append(sum(present) if present else math.nan)
         out.setdefault(label, {})[key] = Series(stamps, tuple(values))
+    source._label_values = (cache_key, out)  # noqa: SLF001
     return out

@@ -121,6 +121,10 @@ class TelephonyEvaluator:
                         del self._cache[old]
         return found
 
+    def cached(self, stamps) -> bool:
+        """Whether every one of these steps is evaluated and final."""
+        return all(round(t, 3) in self._cache for t in stamps)
+
     def series(self, window: Window) -> dict[str, dict[str | None, Series]]:
         """``{stat: {node or None: Series}}`` over the window's steps."""
         stamps = window.timestamps()
