@@ -67,6 +67,10 @@ def _prometheus_answer(path: str, params: dict) -> tuple[int, str, bytes]:
         for agent in AGENTS:
             rows.append(({"vt_stat": stat, "agent_id": agent}, [(t, value) for t in stamps]))
         rows.append(({"vt_stat": stat, "vt_scope": "fleet"}, [(t, value) for t in stamps]))
+    if params.get("query", "").startswith("sum by (le, agent_id)"):  # stage buckets: every quantile 1500
+        for agent in AGENTS:
+            for le, count in (("1500", "0"), ("+Inf", "2")):
+                rows.append(({"agent_id": agent, "le": le}, [(t, count) for t in stamps]))
     return 200, "application/json", matrix(rows)
 
 

@@ -48,6 +48,8 @@ def _answer(mode: str, headers: dict) -> tuple[int, str, bytes]:
     rows = [({"vt_stat": stat, "agent_id": "billing"}, [(t, "500") for t in stamps])
             for stat in ("ttft_p99", "e2e_p90", "e2e_p99")]
     rows += [({"vt_stat": "ttft_p99", "vt_scope": "fleet"}, [(t, "500") for t in stamps])]
+    # bucket-rate queries (stage quantiles are computed client-side): every observation above 500
+    rows += [({"agent_id": "billing", "le": le}, [(t, count) for t in stamps]) for le, count in (("500", "0"), ("+Inf", "2"))]
     return 200, "application/json", matrix(rows)
 
 

@@ -30,27 +30,37 @@ def column(span: Span, value: float) -> dict:
     return {"x": {"a": [value + t for t in span.timestamps()]}}
 
 
+def fetch(cache: StepCache, win: Window, answer, settled: float = PAST):
+    """What the source does: fetch the missing chunks (answered by ``answer(span)``), keep, read."""
+    fresh = []
+    for span in cache.missing(win):
+        columns = answer(span)
+        cache.store(win, span, columns, settled)
+        fresh.append((span, columns))
+    return cache.series(win, fresh)
+
+
 def test_first_fetch_asks_for_the_whole_window_then_only_new_steps():
     cache = StepCache()
     first = window()
     (span,) = cache.missing(first)
     assert (span.start, span.end) == (first.start, first.end)
-    cache.merge(first, [(span, column(span, 0))], PAST)
+    fetch(cache, first, lambda s: column(s, 0))
     later = window(END + STEP)
     (new,) = cache.missing(later)
     assert (new.start, new.end) == (END + STEP, END + STEP)
-    series = cache.merge(later, [(new, column(new, 0))], PAST)["x"]["a"]
+    series = fetch(cache, later, lambda s: column(s, 0))["x"]["a"]
     assert series.timestamps == later.timestamps()
     assert series.values == tuple(float(t) for t in later.timestamps())
     earlier = window(END)  # time travel back one step: the new step is the first one
     (back,) = cache.missing(earlier)
     assert (back.start, back.end) == (earlier.start, earlier.start)
+    assert fetch(cache, earlier, lambda s: column(s, 0))["x"]["a"].values == tuple(float(t) for t in earlier.timestamps())
 
 
 def test_same_window_still_asks_for_its_last_step():
     cache = StepCache()
-    (span,) = cache.missing(window())
-    cache.merge(window(), [(span, column(span, 0))], PAST)
+    fetch(cache, window(), lambda s: column(s, 0))
     (again,) = cache.missing(window())
     assert (again.start, again.end) == (END, END)
 
@@ -58,35 +68,43 @@ def test_same_window_still_asks_for_its_last_step():
 @pytest.mark.parametrize("other", [window(length=120.0), Window(END - 60, END, 5.0), window(END + 3600)])
 def test_other_length_step_or_a_far_jump_starts_over(other):
     cache = StepCache()
-    (span,) = cache.missing(window())
-    cache.merge(window(), [(span, column(span, 0))], PAST)
-    (whole,) = cache.missing(other)
-    assert (whole.start, whole.end) == (other.start, other.end)
+    fetch(cache, window(), lambda s: column(s, 0))
+    spans = cache.missing(other)
+    assert (min(s.start for s in spans), max(s.end for s in spans)) == (other.start, other.end)
+
+
+def test_a_big_window_comes_in_chunks_newest_first_and_survives_a_failure():
+    cache = StepCache()
+    big = Window(END - 59 * STEP, END, STEP)  # 60 steps
+    spans = cache.missing(big)
+    assert [(s.start, s.end) for s in spans] == [
+        (END - 19 * STEP, END), (END - 39 * STEP, END - 20 * STEP), (END - 59 * STEP, END - 40 * STEP)
+    ]
+    cache.store(big, spans[0], column(spans[0], 0), PAST)  # then the next chunk fails
+    (rest,) = [(s.start, s.end) for s in cache.missing(big)][:1]
+    assert rest == (END - 39 * STEP, END - 20 * STEP)  # the newest chunk is kept
+    series = fetch(cache, big, lambda s: column(s, 0))["x"]["a"]
+    assert series.values == tuple(float(t) for t in big.timestamps())
 
 
 def test_unsettled_steps_are_fetched_again_and_their_new_values_win():
     cache = StepCache()
     first = window()
-    (span,) = cache.missing(first)
-    cache.merge(first, [(span, column(span, 0))], settled=END - 2 * STEP)  # last two steps still moving
+    fetch(cache, first, lambda s: column(s, 0), settled=END - 2 * STEP)  # last two steps still moving
     (again,) = cache.missing(first)
     assert (again.start, again.end) == (END - STEP, END)
-    series = cache.merge(first, [(again, column(again, 1000))], PAST)["x"]["a"]
+    series = fetch(cache, first, lambda s: column(s, 1000))["x"]["a"]
     assert series.values[-3:] == (END - 2 * STEP, END - STEP + 1000, END + 1000)
 
 
 def test_series_without_a_point_in_the_window_are_left_out():
     cache = StepCache()
     first = window()
-    (span,) = cache.missing(first)
-    gone = {"x": {"a": [1.0, None, None, None, None], "b": [1.0, 2.0, 3.0, 4.0, 5.0]}}
-    cache.merge(first, [(span, gone)], PAST)
-    later = window(END + STEP)
-    (new,) = cache.missing(later)
-    series = cache.merge(later, [(new, {"x": {"b": [6.0]}})], PAST)["x"]
+    fetch(cache, first, lambda s: {"x": {"a": [1.0, None, None, None, None], "b": [1.0, 2.0, 3.0, 4.0, 5.0]}})
+    series = fetch(cache, window(END + STEP), lambda s: {"x": {"b": [6.0]}})["x"]
     assert set(series) == {"b"}  # a's only point fell out of the window
     assert series["b"].values == (2.0, 3.0, 4.0, 5.0, 6.0)
-    with_gap = cache.merge(window(END + 2 * STEP), [(Span(END + 2 * STEP, END + 2 * STEP, STEP), {"x": {"c": [7.0]}})], PAST)
+    with_gap = fetch(cache, window(END + 2 * STEP), lambda s: {"x": {"c": [7.0]}})
     assert [math.isnan(v) for v in with_gap["x"]["c"].values] == [True, True, True, True, False]
 
 

@@ -1,14 +1,19 @@
 """Incremental windows: a query fetches only the steps it has not answered yet.
 
-A range query's value at a past step does not change, so each panel query
-keeps the columns of its settled steps (older than :data:`SETTLE` seconds at
-fetch time; newer ones may still receive samples and are fetched again).  A
+A range query's value at a past step does not change, so each query keeps
+the columns of its settled steps (older than :data:`SETTLE` seconds when
+fetched; newer ones may still receive samples and are fetched again).  A
 refresh asks the server only for the steps of the window outside that cache —
 one new step per refresh in steady state, live (new steps at the end) or time
 travelling (``[``/``]``: new steps at either end) — and drops the steps that
-fell out of the window (and at least the last step, so a failing server is
-still noticed on every refresh).  A window of another length, step or grid phase, or
-one that does not overlap the cache, starts over with the whole window.
+fell out of the window.  A window the cache answers whole still asks for its
+last step, so every refresh talks to the server and a failing one is noticed.
+
+Missing steps are fetched in chunks of at most :data:`MAX_STEPS`, nearest the
+cached ones (or the newest) first, and each chunk is cached as soon as it
+arrives: a first window too big to fetch within the client timeout still
+fills in over a few refreshes instead of failing whole every time.  A window
+of another length, step or grid phase starts over.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from voicetop.sources.prometheus.buckets import Columns
 
 #: Steps younger than this (seconds) are fetched again on the next refresh.
 SETTLE = 60.0
+#: The most steps one range request asks for.
+MAX_STEPS = 20
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,7 @@ class Span:
 
 
 class StepCache:
-    """The settled columns of one query, on one step grid.  Not thread-safe."""
+    """The settled columns of one query: consecutive steps on one grid.  Not thread-safe."""
 
     def __init__(self) -> None:
         self._shape: tuple[float, float, float] | None = None
@@ -53,48 +60,103 @@ class StepCache:
         last = first + len(window.timestamps()) - 1
         return (step, phase, round(window.duration, 6)), first, last
 
-    def missing(self, window: Window) -> list[Span]:
-        """The spans of ``window`` this cache cannot answer (at most one per side).
+    def _cached_in(self, shape, first: int, last: int) -> tuple[int, int] | None:
+        """The cached grid range inside ``first..last`` (None: nothing usable)."""
+        if shape != self._shape or not self._count:
+            return None
+        low, high = max(first, self._first), min(last, self._first + self._count - 1)
+        return (low, high) if low <= high else None
 
-        A window the cache answers whole still asks for its last step, so every
-        refresh talks to the server and a failing one is noticed as before.
-        """
+    def missing(self, window: Window) -> list[Span]:
+        """The chunks of ``window`` to fetch, in the order that keeps the cache contiguous."""
         shape, first, last = self._grid(window)
         step, phase, _ = shape
-        cached_last = self._first + self._count - 1
-        if shape != self._shape or not self._count or cached_last < first or self._first > last:
-            ranges = [(first, last)]
+        cached = self._cached_in(shape, first, last)
+        chunks: list[tuple[int, int]] = []
+        if cached is None:
+            chunks = _chunks(first, last, newest_first=True)
         else:
-            ranges = []
-            if first < self._first:
-                ranges.append((first, self._first - 1))
-            if cached_last < last:
-                ranges.append((cached_last + 1, last))
-            if not ranges:
-                ranges.append((last, last))
-        return [Span(phase + a * step, phase + b * step, step) for a, b in ranges]
+            low, high = cached
+            if high < last:
+                chunks += _chunks(high + 1, last, newest_first=False)
+            if first < low:
+                chunks += _chunks(first, low - 1, newest_first=True)
+            if not chunks:
+                chunks = [(last, last)]
+        return [Span(phase + a * step, phase + b * step, step) for a, b in chunks]
 
-    def merge(self, window: Window, fetched: list[tuple[Span, Columns]], settled: float) -> dict[str, dict[str | None, Series]]:
-        """The window's series from the cache plus ``fetched`` spans; then keep only settled steps.
+    def store(self, window: Window, span: Span, answer: Columns, settled: float) -> None:
+        """Keep the settled steps of a fetched ``span`` (and the cached ones still in ``window``)."""
+        shape, first, last = self._grid(window)
+        step, phase, _ = shape
+        span_start = round((span.start - phase) / step)
+        end = min(span_start + len(span.timestamps()) - 1, math.floor((settled - phase) / step), last)
+        start = max(span_start, first)
+        if end < start:
+            return
+        cached = self._cached_in(shape, first, last)
+        if cached is None or start > cached[1] + 1 or end < cached[0] - 1:
+            low, high = start, end  # nothing cached next to it: start over from this span
+            kept: Columns = {}
+        else:
+            low, high = min(start, cached[0]), max(end, cached[1])
+            kept = _laid(self._columns, cached[0] - self._first, cached[1] - self._first + 1,
+                         cached[0] - low, high - low + 1)
+        size = high - low + 1
+        offset = start - low
+        skip, length = start - span_start, end - start + 1
+        overlaps = cached is not None and start <= cached[1] and end >= cached[0]
+        for stat, per_agent in answer.items():
+            target = kept.setdefault(stat, {})
+            for agent, values in per_agent.items():
+                column = target.get(agent)
+                if column is None:
+                    column = target[agent] = [None] * size
+                column[offset:offset + length] = values[skip:skip + length]
+        if overlaps:  # refetched steps: a series the server no longer answers has no point there
+            gap = [None] * length
+            for stat, per_agent in kept.items():
+                fresh = answer.get(stat, {})
+                for agent, column in per_agent.items():
+                    if agent not in fresh:
+                        column[offset:offset + length] = gap
+        self._shape, self._first, self._count = shape, low, size
+        self._columns = {
+            stat: {agent: column for agent, column in per_agent.items() if column.count(None) != size}
+            for stat, per_agent in kept.items()
+        }
+
+    def series(self, window: Window, fresh: list[tuple[Span, Columns]]) -> dict[str, dict[str | None, Series]]:
+        """The window's series: cached steps plus ``fresh`` answers (for their unsettled steps).
 
         A (stat, agent) with no point anywhere in the window is left out, as
         the server leaves out a series with no point in the range.
         """
         shape, first, last = self._grid(window)
         step, phase, _ = shape
-        if shape != self._shape:
-            self._columns, self._count = {}, 0
         size = last - first + 1
-        columns = self._kept(first, size)
-        for span, answer in fetched:
-            offset = round((span.start - phase) / step) - first
+        cached = self._cached_in(shape, first, last)
+        columns: Columns = {}
+        if cached is not None:
+            columns = _laid(self._columns, cached[0] - self._first, cached[1] - self._first + 1,
+                            cached[0] - first, size)
+            settled_end = cached[1]
+        else:
+            settled_end = first - 1
+        for span, answer in fresh:  # the steps not cached: unsettled, or not stored
+            span_start = round((span.start - phase) / step)
+            start = max(span_start, settled_end + 1, first)
+            end = min(span_start + len(span.timestamps()) - 1, last)
+            if end < start:
+                continue
+            skip, length = start - span_start, end - start + 1
             for stat, per_agent in answer.items():
                 target = columns.setdefault(stat, {})
                 for agent, values in per_agent.items():
                     column = target.get(agent)
                     if column is None:
                         column = target[agent] = [None] * size
-                    column[offset:offset + len(values)] = values
+                    column[start - first:start - first + length] = values[skip:skip + length]
         timestamps = window.timestamps()
         series: dict[str, dict[str | None, Series]] = {}
         for stat, per_agent in columns.items():
@@ -106,26 +168,21 @@ class StepCache:
                     found[agent] = Series(timestamps, tuple([math.nan if v is None else v for v in values]))
             if found:
                 series[stat] = found
-        count = max(0, min(size, math.floor((settled - phase) / step) - first + 1))
-        self._shape, self._first, self._count = shape, first, count
-        self._columns = {
-            stat: {
-                agent: kept for agent, values in per_agent.items()
-                if (kept := values if count == size else values[:count]).count(None) != count
-            }
-            for stat, per_agent in columns.items()
-        } if count else {}
         return series
 
-    def _kept(self, first: int, size: int) -> Columns:
-        """The cached columns laid on a window of ``size`` steps from grid index ``first``."""
-        keep_from = max(0, first - self._first)
-        keep_to = min(self._count, first + size - self._first)
-        if keep_to <= keep_from:
-            return {}
-        before = [None] * (self._first + keep_from - first)
-        after = [None] * (size - len(before) - (keep_to - keep_from))
-        return {
-            stat: {agent: before + values[keep_from:keep_to] + after for agent, values in per_agent.items()}
-            for stat, per_agent in self._columns.items()
-        }
+
+def _chunks(low: int, high: int, newest_first: bool) -> list[tuple[int, int]]:
+    """``low..high`` in runs of at most MAX_STEPS, from the newest or the oldest end."""
+    if newest_first:
+        return [(max(low, end - MAX_STEPS + 1), end) for end in range(high, low - 1, -MAX_STEPS)]
+    return [(start, min(high, start + MAX_STEPS - 1)) for start in range(low, high + 1, MAX_STEPS)]
+
+
+def _laid(columns: Columns, start: int, stop: int, offset: int, size: int) -> Columns:
+    """Each column's ``[start:stop]`` placed at ``offset`` in a column of ``size`` (None elsewhere)."""
+    before = [None] * offset
+    after = [None] * (size - offset - (stop - start))
+    return {
+        stat: {agent: before + values[start:stop] + after for agent, values in per_agent.items()}
+        for stat, per_agent in columns.items()
+    }

@@ -137,11 +137,14 @@ class PrometheusSource:
         with self._lock:  # one cache per PromQL text (group-by label, offset and profile are in it)
             lock, cache = self._caches.setdefault((query.promql, key_label), (threading.Lock(), StepCache()))
         with lock:  # a late answer of a timed-out refresh finishes before the next one reads
-            fetched = []
-            for span in cache.missing(window):
+            fresh = []
+            settled = time.time() - SETTLE
+            for span in cache.missing(window):  # each chunk is kept as it comes (progress survives a timeout)
                 rows = self._range_rows(query.promql, span.start, span.end, span.step)
-                fetched.append((span, self._decode(rows, query, span, key_label or self.profile.agent_label)))
-            return cache.merge(window, fetched, settled=time.time() - SETTLE)
+                answer = self._decode(rows, query, span, key_label or self.profile.agent_label)
+                cache.store(window, span, answer, settled)
+                fresh.append((span, answer))
+            return cache.series(window, fresh)
 
     def _decode(self, rows: list, query: PanelQuery, span: Span, key_label: str):
         try:
