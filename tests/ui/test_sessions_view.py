@@ -175,3 +175,21 @@ async def test_ordering_hides_a_sort_on_a_hidden_column():
         view.set_sort("room", False)
         assert view.ordering == Ordering(None, False, "")
         assert view.row_keys() == sorted(view.row_keys())
+
+
+async def test_a_refresh_leaves_a_view_scrolled_away_from_the_cursor_where_it_is():
+    sessions = make_sessions(200)
+    app = ViewApp(sessions)
+    async with app.run_test(size=(120, 30)) as pilot:
+        view = app.query_one(SessionsView)
+        await pilot.pause()
+        view.scroll_relative(y=20, animate=False)  # as the mouse wheel does: the view moves, not the cursor
+        await pilot.pause()
+        top = view.scroll_offset.y
+        assert top > 0 and view.cursor_row == 0
+        worse = {"sess-0150": replace(sessions["sess-0150"], worst_e2e_ms=9000.0)}
+        reload(view, sessions | worse)
+        await pilot.pause()
+        assert view.scroll_offset.y == top and view.cursor_key() == "sess-0000" and view.cursor_row == 1
+        await pilot.press("down")  # a key brings the cursor back into view
+        assert view.cursor_row == 2 and view.scroll_offset.y == 2  # scrolled just enough to show it

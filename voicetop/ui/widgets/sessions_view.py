@@ -128,7 +128,7 @@ class SessionsView(ScrollView, can_focus=True):
         cursor = self.cursor_key()
         widths_before = self.rows.widths
         self.rows = rows
-        scrolled = self._follow(cursor)
+        scrolled = self._follow(cursor, keep_in_view=self._cursor_in_view())  # scrolled away: stay there
         if rows.widths != widths_before and self._column_widths() != self._widths:
             self._relayout()
         elif not scrolled:
@@ -170,12 +170,12 @@ class SessionsView(ScrollView, can_focus=True):
     def _rearrange(self) -> None:
         cursor = self.cursor_key()
         self.rows = self.rows.rearranged(self.ordering)
-        if not self._follow(cursor):
+        if not self._follow(cursor, keep_in_view=True):
             self._repaint_changed()
 
-    def _follow(self, cursor: str | None) -> bool:
-        """Put the cursor back on ``cursor`` (or keep its index when that row went);
-        True when that scrolled (everything repaints then)."""
+    def _follow(self, cursor: str | None, keep_in_view: bool) -> bool:
+        """Put the cursor back on ``cursor`` (or keep its index when that row went),
+        scrolling to it if ``keep_in_view``; True when that scrolled (all repaints)."""
         index = self.rows.position(cursor)
         if index is None:
             index = self.cursor_row
@@ -183,8 +183,13 @@ class SessionsView(ScrollView, can_focus=True):
         height = self.row_count + 1
         if self.virtual_size.height != height:
             self.virtual_size = Size(0, height)
-            self.call_after_refresh(self._scroll_to_cursor)  # a scroll now is clamped to the old size
-        return self._scroll_to_cursor()
+            if keep_in_view:
+                self.call_after_refresh(self._scroll_to_cursor)  # a scroll now is clamped to the old size
+        return keep_in_view and self._scroll_to_cursor()
+
+    def _cursor_in_view(self) -> bool:
+        top = int(self.scroll_offset.y)
+        return top <= self.cursor_row < top + self.page_rows
 
     # -- the surface screens and tests use ----------------------------------------
     @property
