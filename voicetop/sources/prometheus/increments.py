@@ -137,12 +137,14 @@ class StepCache:
         size = last - first + 1
         cached = self._cached_in(shape, first, last)
         columns: Columns = {}
-        if cached is not None:
+        settled_end = cached[1] if cached is not None else first - 1
+        if cached is not None and self._first == first and self._count == size and not any(
+            round((span.end - phase) / step) > settled_end for span, _ in fresh
+        ):
+            columns = self._columns  # the cache is the window (read only below): the steady state
+        elif cached is not None:
             columns = _laid(self._columns, cached[0] - self._first, cached[1] - self._first + 1,
                             cached[0] - first, size)
-            settled_end = cached[1]
-        else:
-            settled_end = first - 1
         for span, answer in fresh:  # the steps not cached: unsettled, or not stored
             span_start = round((span.start - phase) / step)
             start = max(span_start, settled_end + 1, first)
