@@ -120,6 +120,7 @@ def test_the_console_completes_the_history_after_the_first_frame_is_painted():
     fleet = DemoFleet(seed=7, speed=0, start=START, history=600, defer_history=True)
     refreshed = []
     app = SimpleNamespace(
+        is_running=True,
         frames_applied=1,
         call_from_thread=lambda fn, callback: fn(callback),
         call_after_refresh=lambda callback: callback(),

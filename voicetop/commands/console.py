@@ -18,7 +18,7 @@ def _complete_demo_history(app, fleet) -> None:
     """Background thread: once the first frame is on screen, simulate the demo's
     earlier history (sparklines fill in) and poll again at once."""
     deadline = time.monotonic() + FIRST_PAINT_TIMEOUT
-    while app.frames_applied == 0 and time.monotonic() < deadline:
+    while not (app.is_running and app.frames_applied) and time.monotonic() < deadline:
         time.sleep(0.02)
     painted = threading.Event()
     try:
@@ -54,6 +54,8 @@ def run_console(args: argparse.Namespace) -> int:
 
     app = VoicetopApp(metrics=metrics, traces=traces, config=config, view=view)
     if args.demo:
+        # The demo answers at once: the screen mounts with a frame instead of painting twice.
+        app.apply_frame(app.poller.poll_once())
         threading.Thread(target=_complete_demo_history, args=(app, fleet), name="demo-history", daemon=True).start()
     try:
         with signals_exit_app(app):  # SIGTERM/SIGHUP: leave through the normal path, terminal restored
