@@ -25,6 +25,7 @@ numbers.  ``by`` is ``agent_id`` per agent and nothing for the fleet::
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import BASELINE_STATS, QUANTILES, STAGES, stage_stat_key
@@ -101,7 +102,7 @@ def _quantiles(buckets: Sequence[tuple[float, float]]) -> list[float]:
     out = []
     for _, q in QUANTILES:
         rank = q * observations
-        index = next(i for i, c in enumerate(counts) if c >= rank)
+        index = bisect_left(counts, rank)  # the first bucket holding the rank (counts never fall)
         if index == len(buckets) - 1:
             out.append(buckets[-2][0])
             continue
