@@ -138,6 +138,7 @@ class DemoFleet:
 
     @property
     def history_complete(self) -> bool:
+        """Whether the earlier history is in (always, unless built with ``defer_history``)."""
         return self._earlier is None
 
     def complete_history(self) -> None:

@@ -29,6 +29,7 @@ class DemoMetricsSource:
         self._group_evaluators: dict[str, StatEvaluator] = {}
         self._last: MetricsResult | None = None  # the latest fetch, when all its steps are cached
         self._label_values: tuple | None = None  # (key, answer) of the latest fetch_label_values
+        self._generation = 0  # bumped when the history changes under the caches
         self.evaluations = 0
 
     def now(self) -> float:
@@ -42,6 +43,7 @@ class DemoMetricsSource:
         self._group_evaluators.clear()
         self._last = None
         self._label_values = None
+        self._generation += 1
 
     def fetch(self, window: Window) -> MetricsResult:
         stamps = window.timestamps()
@@ -55,6 +57,7 @@ class DemoMetricsSource:
             steps = [self._step(t) for t in stamps]
             self._trim()
             telephony = self._telephony.series(window)
+            generation = self._generation
         agents = self._fleet.agent_ids + (None,)
         keys = all_stat_keys()
         keys += tuple(k for k in (steps[0][None] if steps else {}) if k not in keys)
@@ -64,7 +67,8 @@ class DemoMetricsSource:
         }
         result = MetricsResult(window=window, series=series, queries=len(keys), telephony=telephony)
         with self._fleet.lock:
-            self._last = result if self._cached(stamps) else None
+            if generation == self._generation:
+                self._last = result if self._cached(stamps) else None
         return result
 
     def _cached(self, stamps) -> bool:
