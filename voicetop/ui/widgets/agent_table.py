@@ -133,6 +133,7 @@ class AgentTable(KeyedTable):
         self.tier = 2
         self.sort_column = "status"
         self.sort_reverse = True
+        self._rows: dict[str, tuple[AgentStats, tuple, list[SortCell]]] = {}  # id → (agent, setting, cells)
 
     def on_mount(self) -> None:
         self.set_columns(columns_for(self.tier))
@@ -145,11 +146,24 @@ class AgentTable(KeyedTable):
     def show(self, frame: Frame, thresholds: ThresholdSet, palette: Palette) -> None:
         needle = self.filter_text.lower()
         wanted = {
-            agent.agent_id: agent_cells(agent, thresholds, palette, self.columns_spec)
+            agent.agent_id: self._cells(agent, thresholds, palette)
             for agent in frame.agents
             if agent.agent_id is not None and needle in agent.agent_id.lower()
         }
+        self._rows = {key: self._rows[key] for key in wanted}
         self.sync(wanted)
+
+    def _cells(self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette) -> list[SortCell]:
+        """The agent's row, reused as is when the frame carries the same AgentStats
+        object as last time (the frame builder keeps agents whose series did not change)."""
+        assert agent.agent_id is not None
+        setting = (thresholds, palette, self.columns_spec)
+        known = self._rows.get(agent.agent_id)
+        if known is not None and known[0] is agent and known[1] == setting:
+            return known[2]
+        cells = agent_cells(agent, thresholds, palette, self.columns_spec)
+        self._rows[agent.agent_id] = (agent, setting, cells)
+        return cells
 
     def sort_note(self, ascii_arrows: bool = False) -> str:
         """``sort TTFT99▼ · filter "de"`` for the header."""

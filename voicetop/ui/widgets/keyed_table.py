@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -52,7 +53,9 @@ class KeyedTable(DataTable):
 
     Subclasses set the columns with :meth:`set_columns`; :meth:`sync` takes the
     wanted rows and adds, removes and updates in place, re-sorting only when the
-    order changes, with the cursor kept on the same row key.
+    order changes, with the cursor kept on the same row key.  A changed cell
+    repaints only its own region of the screen, and a row given the very same
+    cell list as in the previous sync is not compared again.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -64,6 +67,7 @@ class KeyedTable(DataTable):
         self.sort_reverse = False
         self.tie_break: Callable[[str], Any] = lambda key: key
         self.last_sync = SyncStats()
+        self._synced: dict[str, Sequence[Any]] = {}  # row key → the cell list last synced
         _cap_render_caches(self)
 
     def set_columns(self, columns: Sequence[Column]) -> None:
@@ -74,6 +78,7 @@ class KeyedTable(DataTable):
         old_keys = [c.key for c in self.columns_spec]
         cursor = self.cursor_key()
         self.clear(columns=True)
+        self._synced.clear()
         self.columns_spec = tuple(columns)
         for col in self.columns_spec:
             self.add_column(Text(col.label, justify="right" if col.numeric else "left"), key=col.key, width=col.width)
@@ -112,9 +117,14 @@ class KeyedTable(DataTable):
         present = {str(rk.value): rk for rk in self.rows}
         for key in [k for k in present if k not in wanted]:
             self.remove_row(present.pop(key))
+            self._synced.pop(key, None)
             stats.removed += 1
         col_keys = [c.key for c in self.columns_spec]
+        changed: dict[RowKey, dict[str, Any]] = {}
         for key, cells in wanted.items():
+            if key in present and self._synced.get(key) is cells:
+                continue  # the caller reused last sync's cells: nothing changed
+            self._synced[key] = cells
             for cell in cells:
                 if isinstance(cell, SortCell):
                     cell.row_key = key
@@ -125,14 +135,41 @@ class KeyedTable(DataTable):
             current = self.get_row(present[key])
             for col_key, old, new in zip(col_keys, current, cells):
                 if _signature(old) != _signature(new):
-                    # Grow the column when the new text is wider (e.g. after a resize
-                    # switched from compact to full cells); measuring only then is cheap.
-                    wider = _cell_width(new) > self.columns[ColumnKey(col_key)].content_width
-                    self.update_cell(present[key], col_key, new, update_width=wider)
+                    changed.setdefault(present[key], {})[col_key] = new
                     stats.updated_cells += 1
-        stats.resorted = self._restore_order(cursor)
+        if changed:
+            self._write_cells(changed)
+        if stats.added or stats.removed or stats.updated_cells:
+            stats.resorted = self._restore_order(cursor)
         self.last_sync = stats
         return stats
+
+    def _write_cells(self, changed: Mapping[RowKey, Mapping[str, Any]]) -> None:
+        """Put new values in cells and repaint only the part of each row they span.
+
+        ``DataTable.update_cell`` repaints the whole table, so a refresh that
+        changes a few values rewrote every visible row on the terminal.  Wider
+        text (e.g. after a resize switched from compact to full cells) grows its
+        column, which moves other cells: that goes through ``update_cell``.
+        """
+        spans: list[tuple[int, int, int]] = []  # (row, first column, last column) to repaint
+        for row_key, cells in changed.items():
+            columns = []
+            for col_key, value in cells.items():
+                column = ColumnKey(col_key)
+                if _cell_width(value) > self.columns[column].content_width:
+                    self.update_cell(row_key, column, value, update_width=True)
+                    continue
+                self._data[row_key][column] = value
+                columns.append(self._column_locations.get(column))
+            if columns:
+                spans.append((self._row_locations.get(row_key), min(columns), max(columns)))
+        self._update_count += 1  # the render caches are keyed on it
+        for row, first, last in spans:
+            region = self._get_cell_region(Coordinate(row, first))
+            if last != first:
+                region = region.union(self._get_cell_region(Coordinate(row, last)))
+            self._refresh_region(region)
 
     def _update_dimensions(self, new_rows) -> None:
         # Textual re-measures columns here without bumping the update count its row
