@@ -120,12 +120,12 @@ async def test_demo_wer_breach_hint_names_packet_loss(fleet):
         table = app.screen.query_one(BreachTable)
         keys = [row.value for row in table.rows]
         table.focus()
-        table.move_cursor(row=keys.index(breach_id(wer)))
+        table.move_cursor(row=keys.index(breach_id(wer, app.frame.window.start)))
         await pilot.pause(0.1)
         hint = plain(app.screen.query_one("#breach-hint"))
         assert hint.startswith("Hint: media quality is the likely cause: packet loss")
         assert "on node lk-eu-south-1a" in hint or "(worst node lk-eu-south-1a" in hint
         ttft = next(b for b in app.frame.breaches if b.key == "ttft_p99" and b.agent_id == "billing-agent")
-        table.move_cursor(row=keys.index(breach_id(ttft)))
+        table.move_cursor(row=keys.index(breach_id(ttft, app.frame.window.start)))
         await pilot.pause(0.1)
         assert "media quality" not in plain(app.screen.query_one("#breach-hint"))

@@ -26,8 +26,12 @@ BREACH_COLUMNS = (
 )
 
 
-def breach_id(breach: Breach) -> str:
-    return f"{breach.key}|{breach.agent_id or ''}|{int(breach.severity)}|{breach.since:.0f}|{breach.node}"
+def breach_id(breach: Breach, window_start: float | None = None) -> str:
+    """The breach's row key.  A run that began at or before the window's first step
+    reports that step as its ``since``, which moves with the window: such rows are
+    keyed ``start`` so they stay the same row (and keep the cursor) as the window moves."""
+    since = "start" if window_start is not None and breach.since <= window_start else f"{breach.since:.0f}"
+    return f"{breach.key}|{breach.agent_id or ''}|{int(breach.severity)}|{since}|{breach.node}"
 
 
 def value_vs_threshold(breach: Breach, thresholds: ThresholdSet) -> str:
@@ -106,18 +110,30 @@ class BreachPanel(Vertical):
         self.breaches: dict[str, Breach] = {}
         self.alerts: dict[str, Alert] = {}
         self.compact = False
+        self._title = Static("", classes="panel-title", id="breach-title")
+        self._table = BreachTable(id="breach-table")
+        self._hint = Static("", classes="hint", id="breach-hint")
+        self._shown: tuple | None = None  # what the last show() rendered
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="panel-title", id="breach-title")
-        yield BreachTable(id="breach-table")
-        yield Static("", classes="hint", id="breach-hint")
+        yield self._title
+        yield self._table
+        yield self._hint
 
     def show(self, frame: Frame, thresholds: ThresholdSet, palette: Palette) -> None:
         chosen = [
             b for b in frame.breaches if self.all_agents or b.agent_id == self.agent_id
         ]
         alerts = shown_alerts(frame.alerts, self.agent_id, self.all_agents)
-        self.breaches = {breach_id(b): b for b in chosen}
+        # Rows show ages against the window's end, which moves once a step: polls in
+        # between mostly bring the same breaches, and then there is nothing to do.
+        shown = (tuple(chosen), alerts, frame.window.end, self.compact, palette, thresholds)
+        ready = bool(self._table.columns_spec)  # a show before the table mounted is redone
+        if ready and shown == self._shown:
+            return
+        self._shown = shown if ready else None
+        start = frame.window.start
+        self.breaches = {breach_id(b, start): b for b in chosen}
         self.alerts = {alert_id(a): a for a in alerts}
         now = frame.window.end
         rows: dict[str, list[SortCell]] = {}
@@ -125,28 +141,28 @@ class BreachPanel(Vertical):
             if isinstance(row, Alert):
                 rows[alert_id(row)] = alert_cells(row, palette, now, order, self.compact)
             else:
-                rows[breach_id(row)] = breach_cells(row, thresholds, palette, now, order, self.compact)
-        self.query_one(BreachTable).sync(rows)
+                rows[breach_id(row, start)] = breach_cells(row, thresholds, palette, now, order, self.compact)
+        self._table.sync(rows)
         active = sum(1 for b in chosen if b.active)
         title = Text(f"Breaches · {active} active", style="bold")
         title.append(f", {len(chosen) - active} resolved in the window", style="dim")
         if alerts:
             title.append(" · ", style="dim")
             title.append(f"alerts {count_note(alerts)}", style="bold")
-        update_static(self.query_one("#breach-title", Static), title)
+        update_static(self._title, title)
         self.show_hint()
 
     def selected(self) -> Breach | None:
-        key = self.query_one(BreachTable).cursor_key()
+        key = self._table.cursor_key()
         return None if key is None else self.breaches.get(key)
 
     def selected_alert(self) -> Alert | None:
         """The alert under the cursor (None on a breach row or an empty panel)."""
-        key = self.query_one(BreachTable).cursor_key()
+        key = self._table.cursor_key()
         return None if key is None else self.alerts.get(key)
 
     def show_hint(self) -> None:
-        hint = self.query_one("#breach-hint", Static)
+        hint = self._hint
         alert = self.selected_alert()
         if alert is not None:
             update_static(hint, alert_hint(alert))
