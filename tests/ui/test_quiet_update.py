@@ -20,11 +20,13 @@ class Probe(Static):
 
 
 class ProbeApp(App):
-    CSS = "#fixed { height: 2; width: 1fr; } #auto { width: 1fr; }"
+    CSS = "#fixed { height: 2; width: 1fr; } #auto { width: 1fr; } #line { height: 1; } #grows { width: auto; height: 1; }"
 
     def compose(self) -> ComposeResult:
         yield Probe(id="fixed")
         yield Probe(id="auto")
+        yield Probe(id="line")
+        yield Probe(id="grows")
 
 
 async def test_equal_text_is_skipped_and_fixed_size_skips_layout():
@@ -52,3 +54,18 @@ async def test_auto_height_needs_layout_unless_one_unwrapped_line_stays_one_line
         update_static(auto, Text("three\nlines", no_wrap=True))  # line count changed → layout
         update_static(auto, Text("wraps maybe"))  # wrapping text → layout
         assert auto.calls == [True, False, True, True]
+
+
+async def test_unset_width_is_the_containers_so_a_fixed_height_skips_layout():
+    app = ProbeApp()
+    async with app.run_test() as pilot:
+        line, grows = app.query_one("#line", Probe), app.query_one("#grows", Probe)
+        await pilot.pause()
+        line.calls.clear()
+        grows.calls.clear()
+        update_static(line, Text("short"))
+        update_static(line, Text("a longer text"))
+        update_static(grows, Text("short"))
+        update_static(grows, Text("a longer text"))
+        assert line.calls == [False, False]  # no width set: it fills its container
+        assert grows.calls == [True, True]  # width: auto follows the text

@@ -49,13 +49,18 @@ class FleetScreen(Screen):
         self.fleet_sparks = False
 
     def compose(self) -> ComposeResult:
-        yield FleetHeader(id="header")
+        self._header = FleetHeader(id="header")
+        self._telephony = TelephonyPanel(id="telephony")
+        self._table = AgentTable(id="agents")
+        self._sparks = StageSparks(id="sparks")
+        self._breaches = BreachPanel(id="breaches")
+        yield self._header
         yield Input(placeholder="filter agents by id — Enter applies, Esc clears", id="filter")
-        yield TelephonyPanel(id="telephony")
-        yield AgentTable(id="agents")
+        yield self._telephony
+        yield self._table
         with Container(id="lower"):
-            yield StageSparks(id="sparks")
-            yield BreachPanel(id="breaches")
+            yield self._sparks
+            yield self._breaches
         yield Footer()
 
     def on_mount(self) -> None:
@@ -70,14 +75,14 @@ class FleetScreen(Screen):
     # -- rendering -----------------------------------------------------
     @property
     def table(self) -> AgentTable:
-        return self.query_one(AgentTable)
+        return self._table
 
     def show_frame(self, frame: Frame) -> None:
         app = self.app
         self._show_header()
-        self.table.show(frame, app.thresholds, app.palette)
-        self.query_one(BreachPanel).show(frame, app.thresholds, app.palette)
-        self.query_one(TelephonyPanel).show(frame, app.thresholds, app.palette)
+        self._table.show(frame, app.thresholds, app.palette)
+        self._breaches.show(frame, app.thresholds, app.palette)
+        self._telephony.show(frame, app.thresholds, app.palette)
         self._show_sparks()
 
     def _show_header(self) -> None:
@@ -86,7 +91,7 @@ class FleetScreen(Screen):
         if frame is not None and any_trace_derived(frame):
             mark = TRACE_DERIVED_ASCII if self.app.palette.ascii else TRACE_DERIVED_MARK
             note += f" · {mark} from traces"
-        self.query_one(FleetHeader).show(self.app.frame, self.app.palette, self.app.paused, note)
+        self._header.show(self.app.frame, self.app.palette, self.app.paused, note)
 
     def selected_agent(self) -> str | None:
         return self.table.cursor_key()
@@ -98,7 +103,7 @@ class FleetScreen(Screen):
         subject = None if self.fleet_sparks else self.selected_agent()
         agent = frame.agent(subject) or frame.fleet
         baseline = frame.baselines[0] if frame.baselines else None
-        self.query_one(StageSparks).show(agent, self.app.thresholds, self.app.palette, baseline, frame.markers)
+        self._sparks.show(agent, self.app.thresholds, self.app.palette, baseline, frame.markers)
 
     def on_resize(self, event: Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -108,8 +113,8 @@ class FleetScreen(Screen):
         for name in ("-narrow", "-short", "-tiny"):
             self.set_class(name in wanted, name)
         self.table.set_tier(tier_for_width(width))
-        self.query_one(BreachPanel).compact = width < 100
-        self.query_one(TelephonyPanel).set_size(width, height)
+        self._breaches.compact = width < 100
+        self._telephony.set_size(width, height)
         if self.app.frame is not None:
             self.show_frame(self.app.frame)
 

@@ -23,7 +23,7 @@ def text_signature(content: Text | str) -> tuple:
 def _size_is_fixed(widget: Static, content: Text | str, previous: tuple | None) -> bool:
     """True when the new content cannot change the widget's size."""
     width, height = widget.styles.width, widget.styles.height
-    if width is None or width.is_auto:
+    if width is not None and width.is_auto:  # unset: the container's width, whatever the text
         return False
     if height is not None and not height.is_auto:
         return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import Label, Static
 
 from typing import Sequence
 
@@ -19,6 +19,7 @@ from voicetop.domain.model import STAGE_LABELS, STAGES, AgentStats, Baseline, Ch
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import Palette, fmt_number
+from voicetop.ui.widgets.glyph_sparkline import GlyphSparkline
 from voicetop.ui.widgets.quiet import update_static
 from voicetop.ui.widgets.spark_overlay import MarkerRow, baseline_suffix, subject_markers
 
@@ -54,14 +55,17 @@ class StageRow(Horizontal):
         self.spark_height = spark_height
         self._data: dict[str, tuple[float, ...]] = {}
         self._labels: dict[str, tuple] = {}
+        self._sparks = {q: GlyphSparkline([], id=f"spark-{stage}-{q}") for q in SPARK_QUANTILES}
+        self._values = {q: Static("", id=f"val-{stage}-{q}", classes="spark-value") for q in SPARK_QUANTILES}
+        self._bases = {q: Static("", id=f"base-{stage}-{q}", classes="spark-base") for q in SPARK_QUANTILES}
 
     def compose(self) -> ComposeResult:
         yield Label(STAGE_LABELS[self.stage], classes="stage-name")
         for quantile in SPARK_QUANTILES:
             with Horizontal(classes=f"spark-cell q-{quantile}"):
-                yield Sparkline([], id=f"spark-{self.stage}-{quantile}")
-                yield Static("", id=f"val-{self.stage}-{quantile}", classes="spark-value")
-                yield Static("", id=f"base-{self.stage}-{quantile}", classes="spark-base")
+                yield self._sparks[quantile]
+                yield self._values[quantile]
+                yield self._bases[quantile]
 
     def show(
         self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette, baseline: Baseline | None = None
@@ -69,7 +73,7 @@ class StageRow(Horizontal):
         for quantile in SPARK_QUANTILES:
             series = agent.series.get(stage_stat_key(self.stage, quantile))
             data = series.finite_values() if series is not None else ()
-            spark = self.query_one(f"#spark-{self.stage}-{quantile}", Sparkline)
+            spark = self._sparks[quantile]
             if self._data.get(quantile) != data:
                 self._data[quantile] = data
                 spark.data = list(data)
@@ -79,9 +83,9 @@ class StageRow(Horizontal):
             signature = (text.plain, tuple(str(s.style) for s in text.spans))
             if self._labels.get(quantile) != signature:
                 self._labels[quantile] = signature
-                update_static(self.query_one(f"#val-{self.stage}-{quantile}", Static), text)
+                update_static(self._values[quantile], text)
             suffix = baseline_suffix(agent, baseline, self.stage, quantile, palette)
-            update_static(self.query_one(f"#base-{self.stage}-{quantile}", Static), suffix)
+            update_static(self._bases[quantile], suffix)
 
 
 class StageSparks(Vertical):
@@ -91,12 +95,15 @@ class StageSparks(Vertical):
         super().__init__(**kwargs)
         self.spark_height = spark_height
         self.subject: str | None = None
+        self._title = Static("", classes="panel-title", id="sparks-title")
+        self._rows = [StageRow(stage, spark_height) for stage in STAGES]
+        self._markers = MarkerRow(SPARK_QUANTILES)
+        self._shown: tuple | None = None  # what the last show() rendered
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="panel-title", id="sparks-title")
-        for stage in STAGES:
-            yield StageRow(stage, self.spark_height)
-        yield MarkerRow(SPARK_QUANTILES)
+        yield self._title
+        yield from self._rows
+        yield self._markers
 
     def show(
         self,
@@ -106,8 +113,15 @@ class StageSparks(Vertical):
         baseline: Baseline | None = None,
         markers: Sequence[ChangeMarker] = (),
     ) -> None:
-        """Render ``agent``; ``baseline`` adds its values, ``markers`` the change row."""
-        title = self.query_one("#sparks-title", Static)
+        """Render ``agent``; ``baseline`` adds its values, ``markers`` the change row.
+
+        Nothing is done when every input equals the last call's (the frame
+        builder hands over the same AgentStats while its series do not change)."""
+        shown = (agent, thresholds, palette, baseline, tuple(markers))
+        if shown == self._shown:
+            return
+        self._shown = shown
+        title = self._title
         if agent is None:
             update_static(title, Text("Stages: no data", style="dim"))
             return
@@ -118,7 +132,7 @@ class StageSparks(Vertical):
         heading.append("  p50 / p90 / p99 latency over the window, thresholds after the value", style="dim")
         update_static(title, heading)
         self.set_class(baseline is not None, "-baseline")
-        for row in self.query(StageRow):
+        for row in self._rows:
             row.show(agent, thresholds, palette, baseline)
         own = subject_markers(markers, agent.agent_id)
-        self.set_class(self.query_one(MarkerRow).show(agent, STAGES[-1], own, palette), "-markers")
+        self.set_class(self._markers.show(agent, STAGES[-1], own, palette), "-markers")

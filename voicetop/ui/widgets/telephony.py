@@ -14,13 +14,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from voicetop.domain.model import Frame, Severity
 from voicetop.domain.telephony import STATS, TelephonyStats, fmt_value
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import Palette
+from voicetop.ui.widgets.glyph_sparkline import GlyphSparkline
 from voicetop.ui.widgets.quiet import update_static
 
 #: Cells: id -> (label, panel that must have data, stat for the sparkline and severity).
@@ -123,11 +124,13 @@ class TelCell(Horizontal):
         super().__init__(classes="tel-cell", id=f"tel-{cell}")
         self.cell = cell
         self._data: tuple[float, ...] | None = None
+        self._value = Static("", classes="tel-value")
+        self._spark = GlyphSparkline([], classes="tel-spark")
 
     def compose(self) -> ComposeResult:
         yield Static(CELLS[self.cell][0], classes="tel-label")
-        yield Static("", classes="tel-value")
-        yield Sparkline([], classes="tel-spark")
+        yield self._value
+        yield self._spark
 
     def show(self, tel: TelephonyStats, thresholds: ThresholdSet, palette: Palette) -> None:
         _, panel, key = CELLS[self.cell]
@@ -135,10 +138,10 @@ class TelCell(Horizontal):
         if not self.display:
             return
         severity = severity_of(tel, key, thresholds)
-        update_static(self.query_one(".tel-value", Static), _styled(cell_value(tel, self.cell), severity, palette))
+        update_static(self._value, _styled(cell_value(tel, self.cell), severity, palette))
         series = tel.series(key)
         data = series.finite_values() if series is not None else ()
-        spark = self.query_one(Sparkline)
+        spark = self._spark
         if data != self._data:
             self._data = data
             spark.data = list(data)
@@ -156,7 +159,7 @@ class TelephonyPanel(Vertical):
     TelephonyPanel .tel-row { height: 1; }
     TelephonyPanel .tel-cell { width: 1fr; height: 1; }
     TelephonyPanel .tel-label { width: 13; color: $foreground 70%; }
-    TelephonyPanel .tel-value { width: 12; }
+    TelephonyPanel .tel-value { width: 12; height: 1; }
     TelephonyPanel .tel-spark { width: 1fr; margin: 0 1 0 0; }
     TelephonyPanel.-compact .tel-row { display: none; }
     TelephonyPanel.-one-line #tel-second { display: none; }
@@ -166,14 +169,17 @@ class TelephonyPanel(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.mode = "wide"
+        self._title = Static("", classes="tel-line", id="tel-title")
+        self._second = Static("", classes="tel-line", id="tel-second")
+        self._cells = [[TelCell(cell) for cell in row] for row in ROWS]
+        self._shown: tuple | None = None  # what the last show() rendered
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="tel-line", id="tel-title")
-        yield Static("", classes="tel-line", id="tel-second")
-        for row in ROWS:
+        yield self._title
+        yield self._second
+        for row in self._cells:
             with Horizontal(classes="tel-row"):
-                for cell in row:
-                    yield TelCell(cell)
+                yield from row
 
     def set_size(self, width: int, height: int) -> None:
         """``wide`` (cells and sparklines), ``two-line`` or ``one-line`` summary."""
@@ -188,20 +194,27 @@ class TelephonyPanel(Vertical):
         self.set_class(self.mode == "one-line", "-one-line")
 
     def show(self, frame: Frame | None, thresholds: ThresholdSet, palette: Palette) -> None:
+        """Render the frame's telephony; nothing to do when it, the size mode and the
+        theme are those of the last call (the frame builder keeps unchanged stats)."""
         tel = frame.telephony if frame is not None else None
+        shown = (tel, self.mode, palette, thresholds)
+        if shown == self._shown:
+            return
+        self._shown = shown
         visible = tel is not None and bool(tel.panels())
         self.display = visible
         if not visible:
             return
         people, media = summary_items(tel, thresholds)
-        title = self.query_one("#tel-title", Static)
+        title = self._title
         if self.mode == "wide":
             update_static(title, node_line(tel))
         elif self.mode == "two-line":
             update_static(title, summary_line(people, palette))
-            update_static(self.query_one("#tel-second", Static), summary_line(media, palette))
+            update_static(self._second, summary_line(media, palette))
         else:  # rooms first, then the media figures (what explains poor transcription), then the rest
             update_static(title, summary_line(people[:1] + media + people[1:], palette))
         if self.mode == "wide":
-            for cell in self.query(TelCell):
-                cell.show(tel, thresholds, palette)
+            for row in self._cells:
+                for cell in row:
+                    cell.show(tel, thresholds, palette)
