@@ -205,7 +205,7 @@ class SessionsPanel(Vertical):
             if self.filter_text:
                 text.append(" · filter ", style="dim")
                 text.append(f'"{safe_text(self.filter_text, 20)}"')
-            if self._loading:
+            if self._loading and (not self.loaded or self.error):  # not on every routine refresh: no flicker
                 text.append(" · loading…", style="dim")
             if self.error:
                 text.append("  traces: ", style=self.app.palette.style(Severity.CRITICAL))
