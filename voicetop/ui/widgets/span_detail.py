@@ -102,8 +102,7 @@ class SpanDetail(ScrollView, can_focus=True):
     """A scrollable pane showing :func:`detail_text` of the highlighted span.
 
     A Line-API view of the text wrapped to the pane's width: a new span repaints
-    the pane without a layout pass (only a change in its line count resizes the
-    scrollable area).
+    the pane without a layout pass (only a scrollbar appearing or going needs one).
     """
 
     DEFAULT_CSS = """
@@ -115,6 +114,7 @@ class SpanDetail(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._text = Text("", end="")
         self._strips: list[Strip] = []
+        self._blank = Strip.blank(0)
         self._wrapped_for: tuple[int, int] | None = None  # (pane width, pane height) of ``_strips``
 
     def show(
@@ -140,14 +140,28 @@ class SpanDetail(ScrollView, can_focus=True):
         self._wrapped_for = (width, height)
         strips = self._render_text(width)
         if len(strips) > height:
-            strips = self._render_text(max(1, width - self.styles.scrollbar_size_vertical))
+            width = max(1, width - self.styles.scrollbar_size_vertical)
+            strips = self._render_text(width)
         self._strips = strips
+        self._blank = Strip.blank(width, self.rich_style)
         # At least the pane's height, so spans that fit never resize the scrollable area.
-        size = Size(max((s.cell_length for s in strips), default=0), max(len(strips), height))
-        if size != self.virtual_size:
+        self._resize_scrollable(Size(width, max(len(strips), height)))
+
+    def _resize_scrollable(self, size: Size) -> None:
+        """A new scrollable size; without the layout pass a virtual-size change asks
+        for when the scrollbar stays (only its thumb changes)."""
+        if size == self.virtual_size:
+            return
+        if self.show_vertical_scrollbar and size.height > self.container_size.height:
+            self.set_reactive(SpanDetail.virtual_size, size)
+            self.vertical_scrollbar.window_virtual_size = size.height
+            if self.scroll_y > self.max_scroll_y:
+                self.scroll_to(y=self.max_scroll_y, animate=False)
+        else:
             self.virtual_size = size
 
     def _render_text(self, width: int) -> list[Strip]:
+        """The text as lines exactly ``width`` cells wide."""
         visual = visualize(self, self._text, markup=False)
         return Visual.to_strips(self, visual, width, None, self.visual_style, pad=True)
 
@@ -160,8 +174,5 @@ class SpanDetail(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         self._wrap()
-        width = self.scrollable_content_region.width
         index = int(self.scroll_offset.y) + y
-        if index >= len(self._strips):
-            return Strip.blank(width, self.rich_style)
-        return self._strips[index].crop_extend(0, width, self.rich_style)
+        return self._strips[index] if index < len(self._strips) else self._blank

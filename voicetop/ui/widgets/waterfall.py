@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -64,6 +65,17 @@ class Columns:
     @property
     def bar_start(self) -> int:
         return self.tree + 1 + DURATION_WIDTH + 1 + DURATION_WIDTH + 1 + MARKS_WIDTH
+
+
+@dataclass(frozen=True)
+class RowStyles:
+    """The rich styles rows are drawn with, for one theme and focus state."""
+
+    plain: Style  # the widget's own (row background)
+    cursor: Style  # the cursor row
+    header: Style
+    synthetic: Style  # foreground of a placeholder root's name
+    stages: dict[str, Style]  # bar foreground per stage
 
 
 def columns_for(width: int, widest_tree: int) -> Columns:
@@ -125,6 +137,7 @@ class WaterfallView(ScrollView, can_focus=True):
         self.cursor = 0
         self._widest = MIN_TREE_WIDTH
         self._lines: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._styles: dict[bool, RowStyles] = {}  # by has_focus (the cursor colour depends on it)
         self._rows_changed = False  # rows were replaced since the last cursor move
         #: Published with the row under the cursor (None when empty) whenever it changes.
         #: Subscribe with ``immediate=True`` to repaint in the same frame as the cursor.
@@ -151,6 +164,7 @@ class WaterfallView(ScrollView, can_focus=True):
     def restyle(self) -> None:
         """Drop cached lines (after a theme or palette change) and repaint."""
         self._lines.clear()
+        self._styles.clear()
         self.refresh()
 
     @property
@@ -170,6 +184,7 @@ class WaterfallView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         self._lines.clear()
+        self._styles.clear()
         super().notify_style_update()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -262,16 +277,13 @@ class WaterfallView(ScrollView, can_focus=True):
             self.move_to(int(self.scroll_offset.y) + event.y - 1)
 
     # -- rendering -------------------------------------------------------------
-    def columns(self) -> Columns:
-        return columns_for(self.scrollable_content_region.width, self._widest)
-
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
             return self._cached(("header", width), lambda: self._header(width))
         index = int(self.scroll_offset.y) + y - 1
         if index >= len(self.shown_rows):
-            return Strip.blank(width, self.rich_style)
+            return self._cached(("blank", width), lambda: Strip.blank(width, self.rich_style))
         selected = index == self.cursor
         key = (index, width, selected, self.has_focus)
         return self._cached(key, lambda: self._row_line(self.shown_rows[index], width, selected))
@@ -283,13 +295,29 @@ class WaterfallView(ScrollView, can_focus=True):
             self._lines[key] = strip
         return strip
 
+    def row_styles(self) -> RowStyles:
+        """Styles of the current theme and focus state (looked up once, not per line)."""
+        styles = self._styles.get(self.has_focus)
+        if styles is None:
+            plain = self.rich_style
+            styles = RowStyles(
+                plain=plain,
+                cursor=plain + self.get_component_rich_style("waterfall--cursor"),
+                header=self.get_component_rich_style("waterfall--header"),
+                synthetic=self._foreground("waterfall--synthetic"),
+                stages={stage: self._foreground(f"waterfall--stage-{stage}") for stage in BAR_STAGES},
+            )
+            self._styles[self.has_focus] = styles
+        return styles
+
     def _strip(self, text: Text, width: int, style: Style) -> Strip:
-        segments = list(text.render(self.app.console))  # no base style when Text has no spans
-        return Strip(segments).apply_style(style).adjust_cell_length(width, style)
+        """``text`` over ``style``, cut or padded to ``width`` cells, as one Strip."""
+        segments = Segment.apply_style(text.render(self.app.console), style)  # no base style when Text has no spans
+        return Strip(Segment.adjust_line_length(list(segments), width, style), width)
 
     def _header(self, width: int) -> Strip:
-        style = self.get_component_rich_style("waterfall--header")
-        cols = self.columns()
+        style = self.row_styles().header
+        cols = columns_for(width, self._widest)
         text = Text(no_wrap=True, end="", style=style)
         text.append("span".ljust(cols.tree)[: cols.tree])
         text.append(" " + "dur".rjust(DURATION_WIDTH) + " " + "self".rjust(DURATION_WIDTH) + " ")
@@ -305,20 +333,20 @@ class WaterfallView(ScrollView, can_focus=True):
         return self._strip(text, width, style)
 
     def _row_line(self, row: WaterfallRow, width: int, selected: bool) -> Strip:
-        cols = self.columns()
-        base = self.get_component_rich_style("waterfall--cursor") if selected else self.rich_style
-        if selected:
-            base = self.rich_style + base
+        cols = columns_for(width, self._widest)
+        styles = self.row_styles()
+        base = styles.cursor if selected else styles.plain
+        palette = self.palette
         text = Text(no_wrap=True, end="", style=base)
-        text.append_text(self._tree_cell(row, cols.tree))
-        severity_style = self.palette.style(row.severity) if row.severity else ""
+        text.append_text(self._tree_cell(row, cols.tree, styles))
+        severity_style = palette.style(row.severity) if row.severity else ""
         text.append(" " + short_ms(row.duration_ms).rjust(DURATION_WIDTH), style=severity_style)
         text.append(" " + short_ms(row.self_ms).rjust(DURATION_WIDTH) + " ", style="dim")
-        critical = ("*" if self.palette.ascii else "◆") if row.on_critical_path else " "
+        critical = ("*" if palette.ascii else "◆") if row.on_critical_path else " "
         text.append(critical, style="bold")
-        text.append(self.palette.glyph(row.severity) if row.severity else " ", style=severity_style)
+        text.append(palette.glyph(row.severity) if row.severity else " ", style=severity_style)
         text.append(" ")
-        text.append_text(self._bar_cell(row, cols.bar))
+        text.append_text(self._bar_cell(row, cols.bar, styles))
         return self._strip(text, width, base)
 
     def _foreground(self, component: str) -> Style:
@@ -326,20 +354,20 @@ class WaterfallView(ScrollView, can_focus=True):
         style = self.get_component_rich_style(component)
         return Style(color=style.color, bold=style.bold, italic=style.italic)
 
-    def _tree_cell(self, row: WaterfallRow, width: int) -> Text:
+    def _tree_cell(self, row: WaterfallRow, width: int, styles: RowStyles) -> Text:
         ascii_glyphs = self.palette.ascii
         if row.has_children:
             folded = row.span_id in self.collapsed
             marker = ("+" if ascii_glyphs else "▸") if folded else ("-" if ascii_glyphs else "▾")
         else:
             marker = " "
-        style = self._foreground("waterfall--synthetic") if row.synthetic else ""
+        style = styles.synthetic if row.synthetic else ""
         cell = Text(" " * indent_of(row.depth, width) + marker + " ", no_wrap=True, end="")
         cell.append(row.label, style=style or ("bold" if row.on_critical_path else ""))
         cell.truncate(width, overflow="ellipsis", pad=True)
         return cell
 
-    def _bar_cell(self, row: WaterfallRow, width: int) -> Text:
+    def _bar_cell(self, row: WaterfallRow, width: int, styles: RowStyles) -> Text:
         total = self.waterfall.total_ms if self.waterfall else 0.0
         start, end = bar(row, total, width)
         stage = row.stage if row.stage in BAR_STAGES else "other"
@@ -347,7 +375,7 @@ class WaterfallView(ScrollView, can_focus=True):
             stage = "other"
         glyph = ("#" if row.on_critical_path else "=") if self.palette.ascii else ("█" if row.on_critical_path else "▆")
         cell = Text(" " * start, no_wrap=True, end="")
-        cell.append(glyph * (end - start), style=self._foreground(f"waterfall--stage-{stage}"))
+        cell.append(glyph * (end - start), style=styles.stages[stage])
         cell.append(" " * (width - end))
         return cell
 
