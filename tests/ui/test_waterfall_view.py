@@ -225,3 +225,86 @@ async def test_deep_chain_keeps_names_visible_and_bottom_key_right_after_load_sc
         assert view.cursor == 1999 and view.scroll_offset.y == view.max_scroll_y > 1900
         last = "".join(s.text for s in view.render_line(view.scrollable_content_region.height - 1))
         assert "deep-1999" in last  # the indent is capped, the name still shows
+
+
+async def test_cursor_move_rebuilds_two_rows_and_updates_the_detail_at_once():
+    trace = big_trace(200)
+    app, _, _ = memory_app([trace])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.frame is not None, timeout=10)
+        app.push_screen(WaterfallScreen(trace_id=trace.trace_id))
+        await wait_for(pilot, lambda: isinstance(app.screen, WaterfallScreen) and app.screen.laid_out is not None,
+                       timeout=10)
+        await pilot.pause(0.05)
+        screen = app.screen
+        view, detail = screen.view, screen.detail
+        built: list[str] = []
+        original = WaterfallView._row_line
+
+        def counting(self, row, width, selected):
+            built.append(row.span_id)
+            return original(self, row, width, selected)
+
+        WaterfallView._row_line = counting
+        try:
+            size_before = detail.virtual_size
+            view.action_move(1)  # no await: the detail pane follows in the same call
+            assert view.cursor == 1 and detail.plain.startswith(view.shown_rows[1].label)
+            await pilot.pause(0.05)
+            assert sorted(built) == sorted([view.shown_rows[0].span_id, view.shown_rows[1].span_id])
+            assert detail.virtual_size == size_before  # spans that fit the pane never resize it
+            built.clear()
+            await pilot.press("pagedown")  # scrolls: rows already drawn come from the cache
+            assert view.scroll_offset.y > 0 and 0 < len(built) <= 4
+        finally:
+            WaterfallView._row_line = original
+
+
+async def test_detail_pane_wraps_scrolls_and_keeps_untrusted_text_plain():
+    base = snapshot_trace()
+    tool = next(s for s in base.spans if s.name == "tool_invocation")
+    attributes = {f"attr.{i:02d}": "[bold]x[/bold] " + "long value " * 6 for i in range(30)}
+    hostile = replace(tool, name="tool \x1b[31mred\x1b[0m [link=x]call[/link]", attributes=attributes)
+    trace = replace(base, spans=tuple(hostile if s is tool else s for s in base.spans))
+    app, _, _ = memory_app([trace])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_waterfall(pilot, trace)
+        view, detail = screen.view, screen.detail
+        row = next(i for i, r in enumerate(view.shown_rows) if r.span_id == tool.span_id)
+        view.move_to(row)
+        await pilot.pause(0.05)
+        assert detail.plain.startswith("tool red [link=x]call[/link]") and "\x1b" not in detail.plain
+        assert "attr.00 = [bold]x[/bold] long value" in detail.plain
+        lines = ["".join(s.text for s in detail.render_line(y)) for y in range(detail.scrollable_content_region.height)]
+        width = detail.scrollable_content_region.width
+        assert all(len(line) == width for line in lines)  # wrapped to the pane, beside its scrollbar
+        assert detail.virtual_size.height > detail.scrollable_content_region.height
+        detail.scroll_to(y=detail.max_scroll_y, animate=False)
+        await pilot.pause(0.05)
+        last = "".join(s.text for s in detail.render_line(detail.scrollable_content_region.height - 1))
+        assert last.strip()  # the end of the attributes is reachable
+        view.move_to(0)  # another span: back to the top of the pane
+        await pilot.pause(0.05)
+        assert detail.scroll_offset.y == 0 and detail.plain.startswith("voice_turn")
+
+
+async def test_narrow_detail_pane_follows_each_spans_length_with_its_scrollbar():
+    trace = snapshot_trace()
+    app, _, _ = memory_app([trace])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_waterfall(pilot, trace)
+        view, detail = screen.view, screen.detail
+        assert screen.has_class("-narrow")
+        heights = set()
+        for index in range(len(view.shown_rows)):
+            view.move_to(index)
+            await pilot.pause(0.02)
+            height = detail.virtual_size.height
+            heights.add(height)
+            assert detail.show_vertical_scrollbar and detail.vertical_scrollbar.window_virtual_size == height
+            detail.scroll_to(y=detail.max_scroll_y, animate=False)
+            await pilot.pause(0.02)
+            bottom = "".join(s.text for s in detail.render_line(detail.scrollable_content_region.height - 1))
+            last_line = detail.plain.rstrip().splitlines()[-1].strip()
+            assert bottom.strip().endswith(last_line[-10:])  # the end of every span's detail is reachable
+        assert len(heights) > 1  # spans of different lengths
