@@ -50,9 +50,8 @@ SLOW_MS = {"e2e": 3000.0, "ttft": 800.0, "stt": 200.0, "tts": 150.0}
 #: Standard normal quantiles, clamped to [-3, 2.6] so healthy latencies have a
 #: bounded tail; indexed by 12 random bits (cheaper than random.gauss).
 _Z_BITS = 12
-_Z = tuple(
-    min(2.6, max(-3.0, NormalDist().inv_cdf((i + 0.5) / 2**_Z_BITS))) for i in range(2**_Z_BITS)
-)
+_inv_cdf = NormalDist().inv_cdf
+_Z = tuple(min(2.6, max(-3.0, _inv_cdf((i + 0.5) / 2**_Z_BITS))) for i in range(2**_Z_BITS))
 
 # Event kinds, in the order simultaneous events are processed.
 _TURN, _END, _ARRIVAL, _TICK = 0, 1, 2, 3
