@@ -158,7 +158,21 @@ class FleetHeader(Static):
 
     DEFAULT_CSS = "FleetHeader { height: 2; }"
 
+    _shown: tuple | None = None  # the inputs of the text on screen
+
     def show(self, frame: Frame | None, palette: Palette, paused: bool, view_note: str = "") -> None:
         width = self.size.width or 160
         insecure = bool(insecure_backends(getattr(self.app, "config", None)))
+        shown = (header_inputs(frame), palette, paused, width, view_note, insecure)
+        if shown == self._shown:
+            return  # most polls within a window step: the same header
+        self._shown = shown
         update_static(self, header_text(frame, palette, paused=paused, width=width, view_note=view_note, insecure=insecure))
+
+
+def header_inputs(frame: Frame | None) -> tuple:
+    """Everything of a frame that :func:`header_text` shows (not its creation time)."""
+    if frame is None:
+        return ()
+    badges = tuple((h.state, health_badge(h, frame.created_at)) for h in frame.health)
+    return (frame.mode, frame.window, frame.context, frame.fleet, frame.agents, frame.breaches, badges)
