@@ -2,10 +2,10 @@
 
 Works against Prometheus, VictoriaMetrics, Thanos and Mimir (``/api/v1``).
 The panel queries of a refresh run concurrently on a small thread pool, so a
-refresh takes about as long as the slowest query.  Each panel query asks only
-for the steps of the window it has not fetched yet (:mod:`.increments`).  When some queries fail,
-their stats are listed in ``MetricsResult.errors`` and keep showing their last
-good series (marked with its age); when all fail, ``fetch`` raises
+refresh takes about as long as the slowest query; each asks only for the steps
+of the window it has not fetched yet (:mod:`.increments`).  When some queries
+fail, their stats are listed in ``MetricsResult.errors`` and keep showing their
+last good series (marked with its age); when all fail, ``fetch`` raises
 :class:`SourceError`.  Call it from a worker thread (the poller does).
 """
 
