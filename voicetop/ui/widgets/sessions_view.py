@@ -110,9 +110,11 @@ class SessionsView(ScrollView, can_focus=True):
         self._widths: tuple[int, ...] = ()
         self._spans: tuple[tuple[int, int], ...] = ()  # (x, width) of each column on a line
         self._painted: dict[int, tuple] = {}  # screen line → signature of what it shows
-        # A few screenfuls: these live long, so the garbage collector keeps scanning them.
+        # A few screenfuls of plain tuples.  Rendered lines are not kept: Textual keeps
+        # the ones on screen, and a Strip is a score of objects the garbage collector
+        # would scan on every full collection once they lived long.
         self._cells: LRUCache[tuple, Cells] = LRUCache(256)
-        self._lines: LRUCache[tuple, Strip] = LRUCache(128)
+        self._header_line: Strip | None = None
         self._styles: dict[tuple[Style, str], Style] = {}
 
     # -- data -------------------------------------------------------------------
@@ -283,7 +285,7 @@ class SessionsView(ScrollView, can_focus=True):
     # -- repainting ------------------------------------------------------------------
     def _relayout(self) -> None:
         """Column widths (or the width) changed: every line is drawn anew."""
-        self._lines.clear()
+        self._header_line = None
         self._cells.clear()
         self._painted.clear()
         self._widths = ()
@@ -291,7 +293,7 @@ class SessionsView(ScrollView, can_focus=True):
         self.refresh()
 
     def notify_style_update(self) -> None:
-        self._lines.clear()
+        self._header_line = None
         self._styles.clear()
         super().notify_style_update()
 
@@ -370,20 +372,15 @@ class SessionsView(ScrollView, can_focus=True):
             self._layout()
         width = self.scrollable_content_region.width
         if y == 0:
-            return self._cached(("header", width), self._header)
+            if self._header_line is None or self._header_line.cell_length != width:
+                self._header_line = self._header()
+            return self._header_line
         signature = self._signature(y)
         self._painted[y] = signature
         if signature is None:
             return Strip.blank(width, self.rich_style)
         selected, cells = signature
-        return self._cached((cells, selected, self.has_focus, width), lambda: self._row_line(cells, selected))
-
-    def _cached(self, key: tuple, build: Callable[[], Strip]) -> Strip:
-        strip = self._lines.get(key)
-        if strip is None:
-            strip = build()
-            self._lines[key] = strip
-        return strip
+        return self._row_line(cells, selected)
 
     def _line(self, cells: Cells, base: Style) -> Strip:
         """One line from (text, style) cells: a segment per cell, no markup, no wrapping."""
