@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from conftest import screen_text, wait_for
+from conftest import wait_for
 from textual.widgets import DataTable
 
 from voicetop.config import Config
