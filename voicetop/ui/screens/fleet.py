@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from voicetop.domain.model import Frame
 from voicetop.ui.widgets.agent_table import AgentTable, any_trace_derived, tier_for_width
@@ -16,6 +16,7 @@ from voicetop.ui.widgets.breaches import BreachPanel
 from voicetop.ui.widgets.drill_table import TRACE_DERIVED_ASCII, TRACE_DERIVED_MARK
 from voicetop.ui.widgets.header import FleetHeader
 from voicetop.ui.widgets.sparks import StageSparks
+from voicetop.ui.widgets.steady_footer import SteadyFooter
 from voicetop.ui.widgets.telephony import TelephonyPanel
 
 
@@ -61,7 +62,7 @@ class FleetScreen(Screen):
         with Container(id="lower"):
             yield self._sparks
             yield self._breaches
-        yield Footer()
+        yield SteadyFooter()  # it was rebuilt on every screen pushed over it
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
