@@ -514,3 +514,27 @@ async def test_livekit_conversation_trace_shows_only_the_chosen_turn():
         assert "user_turn" in {s.name for s in spans}  # its companion (STT/EOU timing) stays
         assert len(spans) < len(traces[0].spans)
         assert screen.dominant and "% of " in screen.dominant
+
+
+async def test_the_table_has_the_focus_even_when_the_first_load_is_slow():
+    import threading
+
+    release = threading.Event()
+
+    class Slow(MemoryTraces):
+        def sessions(self, *args, **kwargs):
+            release.wait(10)  # worker thread: the screen mounts and focuses meanwhile
+            return super().sessions(*args, **kwargs)
+
+    app = VoicetopApp(metrics=FakeMetrics(), traces=Slow(marked_traces()), config=Config(refresh=60))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.frame is not None, timeout=10)
+        app.push_screen(SessionsScreen("billing-en"))
+        await pilot.pause(0.3)
+        sessions = panel(app)
+        assert not sessions.loaded and "loading…" in sessions.query_one(".sessions-status").render().plain
+        release.set()
+        await wait_for(pilot, lambda: sessions.loaded, timeout=10, what="slow load")
+        assert app.focused is sessions.table and sessions.table.row_count == 2
+        await pilot.press("down")
+        assert sessions.table.cursor_row == 1

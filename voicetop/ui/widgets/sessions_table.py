@@ -132,7 +132,8 @@ class SessionsPanel(Vertical):
         if self.app.traces is None:
             self._status()
             return
-        self.table.loading = True
+        # No loading overlay: a loading widget cannot take focus, and the screen focuses
+        # the table as it mounts (the status line says "loading…" meanwhile).
         self.reload()
         self.set_interval(REFRESH_SECONDS, self._tick)
 
@@ -182,7 +183,6 @@ class SessionsPanel(Vertical):
             self._apply(event.worker.result)
 
     def _apply(self, result: Fetched[SessionRows]) -> None:
-        self.table.loading = False
         self.loaded = True
         if not result.ok:
             self.error = result.error
