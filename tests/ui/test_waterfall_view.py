@@ -8,7 +8,6 @@ Regenerate the snapshot after an intended visual change with
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import replace
 
 from conftest import wait_for
@@ -127,7 +126,7 @@ def test_column_layout_and_short_durations():
     assert [short_ms(v) for v in (0.42, 850, 3412, 12_500, 250_000)] == ["0.4ms", "850ms", "3.41s", "12.5s", "250s"]
 
 
-async def test_two_thousand_spans_open_fast_and_render_only_visible_lines():
+async def test_two_thousand_spans_render_only_visible_lines():
     trace = big_trace()
     metrics = FakeMetrics()
     app = VoicetopApp(metrics=metrics, traces=MemoryTraces([trace]), config=Config(refresh=60))
@@ -142,25 +141,20 @@ async def test_two_thousand_spans_open_fast_and_render_only_visible_lines():
     try:
         async with app.run_test(size=(160, 50)) as pilot:
             await wait_for(pilot, lambda: app.frame is not None, timeout=10)
-            started = time.perf_counter()
             app.push_screen(WaterfallScreen(trace_id=trace.trace_id))
             await wait_for(pilot, lambda: isinstance(app.screen, WaterfallScreen)
                            and app.screen.laid_out is not None, timeout=10)
             await pilot.pause()
-            elapsed = time.perf_counter() - started
             screen = app.screen
             view = screen.view
             assert len(view.shown_rows) == 2000 and screen.laid_out.spans == 2000
-            print(f"\n2,000-span waterfall opened in {elapsed * 1000:.0f} ms")
-            assert elapsed < 2.0
             height = view.scrollable_content_region.height
             assert 0 < len(built) <= 3 * height  # only visible lines were laid out
             built.clear()
-            started = time.perf_counter()
             await pilot.press("G")
             await pilot.pause()
             assert view.cursor == 1999 and view.scroll_offset.y >= 2000 - height
-            assert len(built) <= 3 * height and time.perf_counter() - started < 1.0
+            assert len(built) <= 3 * height  # timing lives in bench/ui_scale.py, not in tests
             last = view.shown_rows[-1].span.name
             assert screen.query_one("SpanDetail").plain.startswith(last)
             await pilot.press("g", "space")  # fold the root: one row left

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from voicetop.domain.model import QUANTILES, STAGE_LABELS, STAGES, AgentStats, Frame, Severity, stage_stat_key
 from voicetop.domain.text import safe_text
@@ -19,6 +19,7 @@ from voicetop.ui.widgets.drill_table import stat_text
 from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
 from voicetop.ui.widgets.sessions_table import SessionsPanel
 from voicetop.ui.widgets.sparks import StageSparks
+from voicetop.ui.widgets.steady_footer import SteadyFooter
 
 SCALAR_ROWS: tuple[tuple[str, str], ...] = (
     ("wer", "WER"),
@@ -119,7 +120,7 @@ class AgentScreen(Screen):
             yield StageSparks(spark_height=2, id="agent-sparks")
             yield BreachPanel(agent_id=self.agent_id, all_agents=False, id="agent-breaches")
         yield SessionsPanel(self.agent_id, id="agent-sessions")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_resize(self, event: Resize) -> None:
         self._apply_size(event.size.width, event.size.height)

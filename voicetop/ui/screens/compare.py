@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from voicetop.domain.compare import offset_label
 from voicetop.domain.model import Frame
 from voicetop.domain.text import safe_text
 from voicetop.ui.widgets.drill_table import TRACE_DERIVED_ASCII, TRACE_DERIVED_LEGEND, TRACE_DERIVED_MARK
 from voicetop.ui.widgets.compare_tables import BaselineTable, ChangesPanel, GroupTable, changes_text, drift_sparks
+from voicetop.ui.widgets.steady_footer import SteadyFooter
 
 
 class CompareScreen(Screen):
@@ -48,7 +49,7 @@ class CompareScreen(Screen):
             yield BaselineTable(id="baseline-table", cursor_type="none")
             yield Static("", id="drift-sparks", classes="compare-section")
             yield ChangesPanel("", id="changes", classes="compare-section")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         if self.app.frame is not None:

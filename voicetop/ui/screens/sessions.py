@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from voicetop.domain.model import STAGES, AgentStats, Frame, Severity
 from voicetop.domain.text import safe_text
@@ -24,6 +24,7 @@ from voicetop.ui.widgets.drill_table import (
 )
 from voicetop.ui.widgets.quiet import update_static
 from voicetop.ui.widgets.sessions_table import SessionsPanel
+from voicetop.ui.widgets.steady_footer import SteadyFooter
 
 SUMMARY_LABELS = {"stt": "STT", "eou": "EOU", "ttft": "TTFT", "llm": "LLM", "tts": "TTS", "e2e": "E2E"}
 
@@ -68,7 +69,7 @@ class SessionsScreen(Screen):
         yield Static("", classes="sessions-title")
         yield Static("", classes="sessions-summary")
         yield SessionsPanel(self.agent_id, id="sessions")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.query_one(SessionsPanel).focus_table()

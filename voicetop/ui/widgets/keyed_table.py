@@ -175,8 +175,15 @@ class KeyedTable(DataTable):
         # Textual re-measures columns here without bumping the update count its row
         # render cache is keyed on, so a row painted before this ran (right after
         # add_row) could keep its old, narrower column widths: drop those renders.
+        widths = [column.content_width for column in self.columns.values()]
         super()._update_dimensions(new_rows)
         self._row_render_cache.clear()
+        if widths != [column.content_width for column in self.columns.values()]:
+            # Lines already painted with the narrower widths sit in the line
+            # cache too: invalidate every render and repaint the table once.
+            self._update_count += 1
+            self._line_cache.clear()
+            self.refresh()
 
     def cycle_sort(self) -> str:
         """Move the sort to the next visible column; returns its key."""

@@ -19,7 +19,6 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Resize
 from textual.widgets import Input, Static
-from textual.worker import Worker, WorkerState
 
 from voicetop.domain.model import Session, Severity
 from voicetop.domain.text import safe_text
@@ -27,6 +26,7 @@ from voicetop.domain.timeparse import format_duration
 from voicetop.ui.format import fmt_number
 from voicetop.ui.widgets.drill_table import (
     TRACE_WINDOW_SECONDS,
+    FetchWorkerMixin,
     Fetched,
     age_text,
     fetch,
@@ -80,9 +80,11 @@ def session_cells(session: Session, now: float, app, columns: tuple[Column, ...]
     return [cells[c.key] for c in columns]
 
 
-class SessionsPanel(Vertical):
+class SessionsPanel(FetchWorkerMixin, Vertical):
     """Sessions of ``agent_id`` with a finished turn in the last 15 minutes."""
 
+    WORKER_GROUP = "sessions"
+    WORKER_FAILED = "could not load the sessions"
     SCOPED_CSS = False
     DEFAULT_CSS = """
     SessionsPanel { height: 1fr; min-height: 5; }
@@ -172,15 +174,6 @@ class SessionsPanel(Vertical):
             return session_rows(sessions, ordering, until)
 
         return fetch(call)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "sessions" or event.worker.node is not self:
-            return
-        if event.state in (WorkerState.CANCELLED, WorkerState.ERROR):
-            self._loading = False
-        elif event.state is WorkerState.SUCCESS:
-            self._loading = False
-            self._apply(event.worker.result)
 
     def _apply(self, result: Fetched[SessionRows]) -> None:
         self.loaded = True
