@@ -224,8 +224,8 @@ class MetricProfile:
         return template.format(
             by=by,
             off=_offset(offset),
-            rw=_promql_duration(self.rate_window),
-            sw=_promql_duration(self.session_window),
+            rw=promql_duration(self.rate_window),
+            sw=promql_duration(self.session_window),
             outcome=self.labels["outcome"],
             success=self.success_outcome.replace("\\", "\\\\").replace('"', '\\"'),
             **names,
@@ -249,7 +249,7 @@ class MetricProfile:
         labels = ["le"] + ([] if fleet else [self.agent_label]) + ([group] if group else [])
         expr = (
             f"histogram_quantile({q!r}, sum by ({', '.join(labels)}) "
-            f"(rate({ref.name}_bucket[{_promql_duration(self.rate_window)}]{_offset(offset)})))"
+            f"(rate({ref.name}_bucket[{promql_duration(self.rate_window)}]{_offset(offset)})))"
         )
         return _scaled(expr, ref.scale)
 
@@ -270,7 +270,7 @@ class MetricProfile:
         name = self.metrics[MARKER_ROLE].name
         return (
             f"sum by ({self.agent_label}, {label}) "
-            f"(rate({name}{{{label}!=\"\"}}[{_promql_duration(self.rate_window)}])) > 0"
+            f"(rate({name}{{{label}!=\"\"}}[{promql_duration(self.rate_window)}])) > 0"
         )
 
     def _stat_expr(self, key: str, group: str | None = None, offset: float = 0.0) -> StatExpr | None:
@@ -318,7 +318,7 @@ class MetricProfile:
     def _baseline(self, expr: str | None) -> str | None:
         if expr is None:
             return None
-        window = f"{_promql_duration(self.baseline_range)}:{_promql_duration(self.baseline_step)}"
+        window = f"{promql_duration(self.baseline_range)}:{promql_duration(self.baseline_step)}"
         return f"avg_over_time(({expr})[{window}])"
 
     def _scale_for(self, key: str) -> float:
@@ -330,7 +330,7 @@ class MetricProfile:
         return tuple(k for k in all_stat_keys() if self.stat_expr(k) is not None)
 
 
-def _promql_duration(seconds: float) -> str:
+def promql_duration(seconds: float) -> str:
     """Shortest PromQL duration literal: ``5m``, ``7d``, ``90s``, ``1500ms``."""
     if seconds != int(seconds):
         return f"{int(round(seconds * 1000))}ms"
@@ -343,7 +343,7 @@ def _promql_duration(seconds: float) -> str:
 
 def _offset(seconds: float) -> str:
     """`` offset 1d`` (empty for zero)."""
-    return f" offset {_promql_duration(seconds)}" if seconds else ""
+    return f" offset {promql_duration(seconds)}" if seconds else ""
 
 
 def _scaled(expr: str, scale: float) -> str:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from voicetop.domain.telephony import SOURCE_KEYS
-from voicetop.profiles.metrics import StatExpr, _promql_duration
+from voicetop.profiles.metrics import StatExpr, promql_duration
 
 #: Metric role -> name exported by the LiveKit server and SIP service.
 LIVEKIT_SERVER_METRICS: Mapping[str, str] = {
@@ -139,7 +139,7 @@ class TelephonyProfile:
         return template.format(
             by="" if fleet else f"by ({self.node_label})",
             le="le" if fleet else f"le, {self.node_label}",
-            rw=_promql_duration(self.rate_window),
+            rw=promql_duration(self.rate_window),
             **self.metrics,
         )
 

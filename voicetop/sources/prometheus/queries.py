@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import QUANTILES, STAGES, Series, Window, stage_stat_key
-from voicetop.profiles.metrics import MetricProfile, StatExpr, _promql_duration
+from voicetop.profiles.metrics import MetricProfile, StatExpr, promql_duration
 from voicetop.sources.prometheus.buckets import Columns, HistogramPlan, decode_buckets
 
 STAT_LABEL = "vt_stat"
@@ -85,7 +85,7 @@ def _bucket_query(stage: str, profile: MetricProfile, quantiles: list[tuple[str,
     ref = profile.metrics[stage]
     promql = (
         f"sum by (le, {profile.agent_label}) "
-        f"(rate({ref.name}_bucket[{_promql_duration(profile.rate_window)}]))"
+        f"(rate({ref.name}_bucket[{promql_duration(profile.rate_window)}]))"
     )
     plan = HistogramPlan(tuple(quantiles), profile.max_agents, ref.scale)
     return PanelQuery(f"stage:{stage}", promql, tuple(k for k, _ in quantiles), histogram=plan)
