@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from array import array
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from voicetop.domain.model import (
     QUANTILES,
@@ -194,22 +194,7 @@ class FrameBuilder:
 
 
 def build_frame(
-    result: MetricsResult,
-    thresholds: ThresholdSet,
-    health: Iterable[SourceHealth],
-    *,
-    created_at: float,
-    mode: str = "live",
-    alerts: Iterable[Alert] = (),
-    context: str = "default",
-    derived_stages: Mapping[str | None, Mapping[str, StageStats]] | None = None,
+    result: MetricsResult, thresholds: ThresholdSet, health: Iterable[SourceHealth], **options: Any
 ) -> Frame:
-    """Evaluate thresholds for the fleet and every agent; newest breaches first.
-
-    ``derived_stages`` (trace-derived percentiles per agent, fleet under None)
-    fill the stages the metrics lack; agents seen only in traces are included.
-    """
-    return FrameBuilder().build(
-        result, thresholds, health, created_at=created_at, mode=mode, alerts=alerts,
-        context=context, derived_stages=derived_stages,
-    )
+    """A one-shot :meth:`FrameBuilder.build` (nothing remembered between calls)."""
+    return FrameBuilder().build(result, thresholds, health, **options)

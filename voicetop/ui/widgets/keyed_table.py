@@ -10,6 +10,8 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
+from voicetop.ui.widgets.sorting import SortCycling
+
 
 class SortCell(Text):
     """A table cell that remembers a sortable value and the row it belongs to."""
@@ -48,7 +50,7 @@ def _order_key(value: Any, reverse: bool) -> tuple:
     return (value is None) != reverse, value if value is not None else 0
 
 
-class KeyedTable(DataTable):
+class KeyedTable(SortCycling, DataTable):
     """Rows identified by stable string keys; only changed cells are written.
 
     Subclasses set the columns with :meth:`set_columns`; :meth:`sync` takes the
@@ -184,17 +186,6 @@ class KeyedTable(DataTable):
             self._update_count += 1
             self._line_cache.clear()
             self.refresh()
-
-    def cycle_sort(self) -> str:
-        """Move the sort to the next visible column; returns its key."""
-        keys = [c.key for c in self.columns_spec]
-        index = keys.index(self.sort_column) if self.sort_column in keys else -1
-        column = keys[(index + 1) % len(keys)]
-        self.set_sort(column, self.sort_reverse)
-        return column
-
-    def reverse_sort(self) -> None:
-        self.set_sort(self.sort_column, not self.sort_reverse)
 
     def set_sort(self, column: str | None, reverse: bool) -> None:
         self.sort_column, self.sort_reverse = column, reverse

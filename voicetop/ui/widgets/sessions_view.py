@@ -26,6 +26,7 @@ from textual.strip import Strip
 from voicetop.domain.model import Session
 from voicetop.ui.widgets.keyed_table import Column, SortCell
 from voicetop.ui.widgets.session_rows import EMPTY, Ordering, SessionRows
+from voicetop.ui.widgets.sorting import SortCycling
 
 #: Blank cells either side of every column (as in a DataTable).
 PAD = 1
@@ -55,7 +56,7 @@ def layout_widths(columns: Sequence[Column], content: dict[str, int], available:
     return tuple(widths[c.key] for c in columns)
 
 
-class SessionsView(ScrollView, can_focus=True):
+class SessionsView(SortCycling, ScrollView, can_focus=True):
     """Keys: ↑/↓ move, PgUp/PgDn page, Home/End first/last, Enter selects;
     a click moves the cursor, a click on the cursor row selects it."""
 
@@ -149,17 +150,6 @@ class SessionsView(ScrollView, can_focus=True):
         if needle.lower() != self.filter_needle:
             self.filter_needle = needle.lower()
             self._rearrange()
-
-    def cycle_sort(self) -> str:
-        """Move the sort to the next visible column; returns its key."""
-        keys = [c.key for c in self.columns_spec]
-        index = keys.index(self.sort_column) if self.sort_column in keys else -1
-        column = keys[(index + 1) % len(keys)]
-        self.set_sort(column, self.sort_reverse)
-        return column
-
-    def reverse_sort(self) -> None:
-        self.set_sort(self.sort_column, not self.sort_reverse)
 
     def set_sort(self, column: str | None, reverse: bool) -> None:
         self.sort_column, self.sort_reverse = column, reverse
