@@ -231,12 +231,17 @@ class PrometheusServer(ServerProcess):
         if status != 200:
             raise ServerError(f"prometheus reload failed: HTTP {status} {body[:200]!r}")
 
-    def query(self, promql: str) -> list:
-        """Instant query result (for test assertions)."""
+    def query(self, promql: str, at: float | None = None) -> list:
+        """Instant query result (for test assertions), at ``at`` or the server's now.
+
+        Backfilled data needs ``at``: "now" finds nothing once the last sample is
+        older than the 5-minute lookback.
+        """
         import json
         from urllib.parse import quote
 
-        status, body = http_get(f"{self.url}/api/v1/query?query={quote(promql)}", timeout=10)
+        when = "" if at is None else f"&time={at}"
+        status, body = http_get(f"{self.url}/api/v1/query?query={quote(promql)}{when}", timeout=10)
         if status != 200:
             raise ServerError(f"query failed: HTTP {status} {body[:200]!r}")
         return json.loads(body)["data"]["result"]
