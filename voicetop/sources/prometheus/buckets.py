@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.stats import sorted_histogram_quantiles
+from voicetop.sources.prometheus.matrix import StepIndex, grid_points, labelled_rows
 
 #: stat -> agent (None: fleet) -> value per step, None where there is no point.
 Columns = dict[str, dict[str | None, list[float | None]]]
@@ -44,15 +45,10 @@ def decode_buckets(
     """
     count = len(timestamps)
     start = timestamps[0] if timestamps else 0.0
-    step = timestamps[1] - start if count > 1 else 1.0
+    step_index = StepIndex(start, timestamps[1] - start if count > 1 else 1.0, count)
     per_agent: dict[str | None, dict[float, list[float | None]]] = {}
     bounds: dict[object, float | None] = {}  # le text -> bound (a dozen distinct values)
-    for row in rows:
-        if type(row) is not dict:  # JSON objects; isinstance(…, Mapping) costs µs per row
-            continue
-        labels = row.get("metric") or {}
-        if type(labels) is not dict:
-            continue
+    for labels, points in labelled_rows(rows):
         le = labels.get("le")
         if type(le) is not str:
             continue
@@ -68,15 +64,7 @@ def decode_buckets(
         column = buckets.get(bound)
         if column is None:
             column = buckets[bound] = [None] * count
-        points = row.get("values")
-        for point in points if type(points) is list else ():
-            try:
-                index = round((float(point[0]) - start) / step)  # NaN/Inf times raise
-                raw = point[1]
-            except (TypeError, ValueError, IndexError, KeyError, OverflowError):
-                continue
-            if not 0 <= index < count:
-                continue
+        for index, raw in grid_points(points, step_index):
             try:
                 value = float(raw)  # the server sends "NaN" and "+Inf" as strings
             except (TypeError, ValueError, OverflowError):

@@ -89,8 +89,8 @@ class StepCache:
         """Keep the settled steps of a fetched ``span`` (and the cached ones still in ``window``)."""
         shape, first, last = self._grid(window)
         step, phase, _ = shape
-        span_start = round((span.start - phase) / step)
-        end = min(span_start + len(span.timestamps()) - 1, math.floor((settled - phase) / step), last)
+        span_start, span_end = _grid_range(span, phase)
+        end = min(span_end, math.floor((settled - phase) / step), last)
         start = max(span_start, first)
         if end < start:
             return
@@ -106,13 +106,7 @@ class StepCache:
         offset = start - low
         skip, length = start - span_start, end - start + 1
         overlaps = cached is not None and start <= cached[1] and end >= cached[0]
-        for stat, per_agent in answer.items():
-            target = kept.setdefault(stat, {})
-            for agent, values in per_agent.items():
-                column = target.get(agent)
-                if column is None:
-                    column = target[agent] = [None] * size
-                column[offset:offset + length] = values[skip:skip + length]
+        _paste(kept, answer, size, offset, skip, length)
         if overlaps:  # refetched steps: a series the server no longer answers has no point there
             gap = [None] * length
             for stat, per_agent in kept.items():
@@ -133,32 +127,25 @@ class StepCache:
         the server leaves out a series with no point in the range.
         """
         shape, first, last = self._grid(window)
-        step, phase, _ = shape
+        _, phase, _ = shape
         size = last - first + 1
         cached = self._cached_in(shape, first, last)
         columns: Columns = {}
         settled_end = cached[1] if cached is not None else first - 1
         if cached is not None and self._first == first and self._count == size and not any(
-            round((span.end - phase) / step) > settled_end for span, _ in fresh
+            _grid_range(span, phase)[1] > settled_end for span, _ in fresh
         ):
             columns = self._columns  # the cache is the window (read only below): the steady state
         elif cached is not None:
             columns = _laid(self._columns, cached[0] - self._first, cached[1] - self._first + 1,
                             cached[0] - first, size)
         for span, answer in fresh:  # the steps not cached: unsettled, or not stored
-            span_start = round((span.start - phase) / step)
+            span_start, span_end = _grid_range(span, phase)
             start = max(span_start, settled_end + 1, first)
-            end = min(span_start + len(span.timestamps()) - 1, last)
+            end = min(span_end, last)
             if end < start:
                 continue
-            skip, length = start - span_start, end - start + 1
-            for stat, per_agent in answer.items():
-                target = columns.setdefault(stat, {})
-                for agent, values in per_agent.items():
-                    column = target.get(agent)
-                    if column is None:
-                        column = target[agent] = [None] * size
-                    column[start - first:start - first + length] = values[skip:skip + length]
+            _paste(columns, answer, size, start - first, start - span_start, end - start + 1)
         timestamps = window.timestamps()
         series: dict[str, dict[str | None, Series]] = {}
         for stat, per_agent in columns.items():
@@ -178,6 +165,24 @@ def _chunks(low: int, high: int, newest_first: bool) -> list[tuple[int, int]]:
     if newest_first:
         return [(max(low, end - MAX_STEPS + 1), end) for end in range(high, low - 1, -MAX_STEPS)]
     return [(start, min(high, start + MAX_STEPS - 1)) for start in range(low, high + 1, MAX_STEPS)]
+
+
+def _grid_range(span: Span, phase: float) -> tuple[int, int]:
+    """Grid indices of a span's first and last step."""
+    first = round((span.start - phase) / span.step)
+    return first, first + len(span.timestamps()) - 1
+
+
+def _paste(columns: Columns, answer: Columns, size: int, offset: int, skip: int, length: int) -> None:
+    """Copy ``length`` steps of each answered column, from ``skip``, to ``offset`` of ``columns``
+    (a column of ``size`` steps, None elsewhere, is added for a new stat or agent)."""
+    for stat, per_agent in answer.items():
+        target = columns.setdefault(stat, {})
+        for agent, values in per_agent.items():
+            column = target.get(agent)
+            if column is None:
+                column = target[agent] = [None] * size
+            column[offset:offset + length] = values[skip:skip + length]
 
 
 def _laid(columns: Columns, start: int, stop: int, offset: int, size: int) -> Columns:

@@ -23,6 +23,7 @@ from typing import Iterable, Mapping, Sequence
 from voicetop.domain.model import QUANTILES, STAGES, Series, Window, stage_stat_key
 from voicetop.profiles.metrics import MetricProfile, StatExpr, promql_duration
 from voicetop.sources.prometheus.buckets import Columns, HistogramPlan, decode_buckets
+from voicetop.sources.prometheus.matrix import StepIndex, grid_points, labelled_rows
 
 STAT_LABEL = "vt_stat"
 SCOPE_LABEL = "vt_scope"
@@ -156,21 +157,6 @@ def clean_value(raw: object) -> float:
     return value if math.isfinite(value) else math.nan
 
 
-class StepIndex:
-    """Position of a point's timestamp among ``count`` steps from ``start`` (None: off the grid)."""
-
-    def __init__(self, start: float, step: float, count: int) -> None:
-        self.start, self.step, self.count = start, step, count
-
-    def __call__(self, timestamp: float) -> int | None:
-        if not math.isfinite(timestamp):
-            return None
-        index = round((timestamp - self.start) / self.step)
-        if 0 <= index < self.count and abs(self.start + index * self.step - timestamp) < self.step / 2:
-            return index
-        return None
-
-
 def decode_answer(
     rows: Iterable[Mapping], query: PanelQuery, timestamps: Sequence[float], step: float, agent_label: str
 ) -> Columns:
@@ -185,12 +171,7 @@ def _decode_tagged(
     rows: Iterable[Mapping], query: PanelQuery, count: int, agent_label: str, step_index: StepIndex
 ) -> Columns:
     found: Columns = {}
-    for row in rows:
-        if type(row) is not dict:  # JSON objects; isinstance(…, Mapping) costs µs per row
-            continue
-        labels = row.get("metric") or {}
-        if type(labels) is not dict:
-            continue
+    for labels, points in labelled_rows(rows):
         stat = labels.get(STAT_LABEL)
         if not stat or not isinstance(stat, str):
             continue
@@ -207,15 +188,8 @@ def _decode_tagged(
         if agent in per_agent:
             continue
         values: list[float | None] = [None] * count
-        points = row.get("values")
-        for point in points if isinstance(points, list) else ():
-            try:
-                timestamp, raw = float(point[0]), point[1]
-            except (TypeError, ValueError, IndexError, KeyError, OverflowError):
-                continue
-            index = step_index(timestamp)
-            if index is not None:
-                values[index] = clean_value(raw)
+        for index, raw in grid_points(points, step_index):
+            values[index] = clean_value(raw)
         per_agent[agent] = values
     return found
 

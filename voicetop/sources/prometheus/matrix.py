@@ -1,0 +1,50 @@
+"""Reading a range query's matrix answer: well-formed rows and points on the step grid."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Iterator, Mapping
+
+
+class StepIndex:
+    """Position of a point's timestamp among ``count`` steps from ``start`` (None: off the grid)."""
+
+    def __init__(self, start: float, step: float, count: int) -> None:
+        self.start, self.step, self.count = start, step, count
+
+    def __call__(self, timestamp: float) -> int | None:
+        if not math.isfinite(timestamp):
+            return None
+        index = round((timestamp - self.start) / self.step)
+        if 0 <= index < self.count and abs(self.start + index * self.step - timestamp) < self.step / 2:
+            return index
+        return None
+
+
+def labelled_rows(rows: Iterable[Mapping]) -> Iterator[tuple[dict, list | tuple]]:
+    """``(labels, points)`` of each row that is a JSON object with a ``metric`` object.
+
+    ``type(…) is dict`` rather than ``isinstance(…, Mapping)``: this runs for
+    tens of thousands of rows per refresh and the ABC check costs µs each.
+    Points that are not a list come back empty.
+    """
+    for row in rows:
+        if type(row) is not dict:
+            continue
+        labels = row.get("metric") or {}
+        if type(labels) is not dict:
+            continue
+        points = row.get("values")
+        yield labels, points if type(points) is list else ()
+
+
+def grid_points(points: Iterable, step_index: StepIndex) -> Iterator[tuple[int, object]]:
+    """``(step, raw value)`` of each ``[time, value]`` point on the grid; malformed points are skipped."""
+    for point in points:
+        try:
+            timestamp, raw = float(point[0]), point[1]
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError):
+            continue
+        index = step_index(timestamp)
+        if index is not None:
+            yield index, raw
