@@ -10,7 +10,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from voicetop.ui.widgets.sorting import SortCycling
+from voicetop.ui.widgets.sorting import SortCycling, ordered
 
 
 class SortCell(Text):
@@ -43,11 +43,6 @@ class SyncStats:
     removed: int = 0
     updated_cells: int = 0
     resorted: bool = False
-
-
-def _order_key(value: Any, reverse: bool) -> tuple:
-    """Missing values sort last in either direction."""
-    return (value is None) != reverse, value if value is not None else 0
 
 
 class KeyedTable(SortCycling, DataTable):
@@ -192,13 +187,11 @@ class KeyedTable(SortCycling, DataTable):
         self._restore_order(self.cursor_key())
 
     def _wanted_order(self) -> list[str]:
-        keys = [str(rk.value) for rk in self.rows]
-        if self.sort_column is None or self.sort_column not in [c.key for c in self.columns_spec]:
-            return sorted(keys, key=self.tie_break)
-        col = self.sort_column
-        values = {k: getattr(self.get_cell(k, col), "sort_key", None) for k in keys}
-        keys.sort(key=self.tie_break)
-        return sorted(keys, key=lambda k: _order_key(values[k], self.sort_reverse), reverse=self.sort_reverse)
+        keys = sorted((str(rk.value) for rk in self.rows), key=self.tie_break)
+        column = self.sort_column
+        if column is None or column not in [c.key for c in self.columns_spec]:
+            return keys
+        return ordered(keys, lambda key: getattr(self.get_cell(key, column), "sort_key", None), self.sort_reverse)
 
     def _restore_order(self, cursor: str | None) -> bool:
         """Re-sort if the display order differs; keep the cursor on its row."""

@@ -12,6 +12,7 @@ from operator import attrgetter
 from typing import Any, Callable, Mapping
 
 from voicetop.domain.model import Session
+from voicetop.ui.widgets.sorting import ordered
 
 #: Sort value of each column (``now`` is the end of the trace window).
 SORT_VALUES: dict[str, Callable[[Session, float], Any]] = {
@@ -83,14 +84,11 @@ def arrange(sessions: Mapping[str, Session], ordering: Ordering, now: float) -> 
     """Keys of the sessions matching the filter, sorted; ties by key, missing values last."""
     needle = ordering.needle
     items = [(k, s) for k, s in sessions.items() if matches(k, s, needle)] if needle else sessions.items()
+    keys = sorted(k for k, _ in items)
     value_of = SORT_VALUES.get(ordering.column or "")
     if value_of is None:
-        return tuple(sorted(k for k, _ in items))
-    values = {k: value_of(s, now) for k, s in items}
-    present = sorted(k for k, v in values.items() if v is not None)
-    missing = sorted(k for k, v in values.items() if v is None)
-    present.sort(key=values.__getitem__, reverse=ordering.reverse)  # stable: ties stay in key order
-    return tuple(present + missing)
+        return tuple(keys)
+    return tuple(ordered(keys, lambda key: value_of(sessions[key], now), ordering.reverse))
 
 
 def content_widths(sessions: Mapping[str, Session], now: float) -> dict[str, int]:

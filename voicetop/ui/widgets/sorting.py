@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Hashable, Sequence, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+
+def ordered(keys: Sequence[K], value_of: Callable[[K], Any], reverse: bool) -> list[K]:
+    """``keys`` (given in tie order) sorted by value; keys without a value
+    (None) last in either direction, ties kept in the given order."""
+    values = {key: value_of(key) for key in keys}
+    present = [key for key in keys if values[key] is not None]
+    present.sort(key=values.__getitem__, reverse=reverse)  # stable, also reversed
+    return present + [key for key in keys if values[key] is None]
 
 
 class SortCycling:
