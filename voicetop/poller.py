@@ -12,10 +12,11 @@ import math
 import random
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable
 
-from voicetop.compare_view import CompareView, enrich
+from voicetop.compare_view import CompareView, enrich, request_extras
 from voicetop.domain.frame_builder import FrameBuilder
 from voicetop.domain.model import (
     QUANTILES,
@@ -29,6 +30,7 @@ from voicetop.domain.model import (
     stage_stat_key,
 )
 from voicetop.domain.thresholds import ThresholdSet
+from voicetop.gc_pause import collection_paused
 from voicetop.sources.base import MetricsSource, SourceError, TraceSource
 
 if TYPE_CHECKING:
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 TRACE_TURN_LIMIT = 2000
 #: Trace-derived stats are re-fetched at most this often (seconds).
 TRACE_REFRESH = 15.0
+#: Threads for a poll's requests besides the panel queries (alerts, change markers, compare).
+SIDE_WORKERS = 4
 
 MAX_BACKOFF = 60.0
 #: Backoff never waits more than this many refresh intervals, so a backend that
@@ -108,6 +112,7 @@ class Poller:
         self._alertmanager_last: tuple[float, tuple] | None = None
         self.compare = CompareView()
         self._frames = FrameBuilder()  # re-evaluates only agents whose series changed
+        self._side = ThreadPoolExecutor(max_workers=SIDE_WORKERS, thread_name_prefix="poll-side")
         self.failures = 0
         self.polls = 0
 
@@ -149,12 +154,23 @@ class Poller:
 
     # -- polling -------------------------------------------------------
     def poll_once(self) -> Frame:
-        """One synchronous poll; never raises for source failures."""
+        """One synchronous poll; never raises for source failures.
+
+        The alerts and compare requests go out together with the panel
+        queries, so a poll takes about as long as its slowest request.
+        """
+        with collection_paused():  # its acyclic garbage is freed by reference counting
+            return self._poll()
+
+    def _poll(self) -> Frame:
         with self._lock:
-            view = self.view
+            view, compare = self.view, self.compare
         now = self.source.now()
         window = view.resolve(now)
         self.polls += 1
+        fetch_alerts = getattr(self.source, "alerts", None)
+        alerts = self._side.submit(fetch_alerts) if fetch_alerts is not None else None
+        extras = request_extras(self.source, window, compare, self._side.submit)
         try:
             result = self.source.fetch(window)
         except SourceError as exc:
@@ -167,11 +183,9 @@ class Poller:
         state = HealthState.STALE if result.errors else HealthState.OK
         message = "; ".join(f"{k}: {v}" for k, v in sorted(result.errors.items()))
         health = SourceHealth(self.source.name, state, message, now, now)
-        with self._lock:
-            compare = self.compare
         derived, trace_health, turns = self._trace_derived(result, now, compare.group_by is not None)
-        frame = self._frame(result, health, now, view, derived, trace_health)
-        return enrich(frame, self.source, result, self.thresholds, compare, turns)
+        frame = self._frame(result, health, now, view, derived, trace_health, alerts)
+        return enrich(frame, self.source, result, self.thresholds, compare, turns, extras)
 
     def _trace_derived(self, result: MetricsResult, now: float, grouping: bool = False):
         """Stage percentiles from recent turns for stages the metrics lack, the
@@ -222,12 +236,12 @@ class Poller:
         view: ViewWindow,
         derived: dict[str | None, dict[str, StageStats]] | None = None,
         trace_health: SourceHealth | None = None,
+        fetched_alerts: Future | None = None,
     ) -> Frame:
         alerts = ()
-        fetch_alerts = getattr(self.source, "alerts", None)
-        if fetch_alerts is not None and health.state is HealthState.OK:
+        if fetched_alerts is not None and health.state is HealthState.OK:
             try:
-                alerts = tuple(fetch_alerts())
+                alerts = tuple(fetched_alerts.result())
             except Exception:  # alerts are best-effort; metrics still show
                 alerts = ()
         mode = self._mode or ("live" if view.live else "at")
