@@ -191,3 +191,45 @@ def test_trace_source_failure_marks_traces_but_metrics_still_show():
     assert metrics_health.state is HealthState.OK
     assert trace_health.state is HealthState.ERROR and "502" in trace_health.message
     assert frame.agent("agent-a").stage_value("ttft", "p99") == 1500
+
+
+class SideBySideSource(ScriptedSource):
+    """Its panel fetch waits until the alerts and change-marker requests have arrived."""
+
+    def __init__(self):
+        super().__init__()
+        self.alerts_asked = threading.Event()
+        self.labels_asked = threading.Event()
+
+    def fetch(self, window):
+        both = self.alerts_asked.wait(5) and self.labels_asked.wait(5)
+        self.side_by_side = both
+        return super().fetch(window)
+
+    def alerts(self):
+        self.alerts_asked.set()
+        return []
+
+    def fetch_label_values(self, window):
+        self.labels_asked.set()
+        return {}
+
+
+def test_alerts_and_change_markers_are_requested_alongside_the_panel_queries():
+    source = SideBySideSource()
+    frame = make_poller(source).poll_once()
+    assert source.side_by_side  # both were in flight while fetch ran, not after it
+    assert frame.agent("agent-a").stage_value("ttft", "p99") == 1500
+
+
+def test_a_failing_side_request_leaves_the_frame_and_names_itself():
+    source = SideBySideSource()
+
+    def broken_labels(window):
+        source.labels_asked.set()
+        raise SourceError("labels down")
+
+    source.fetch_label_values = broken_labels
+    frame = make_poller(source).poll_once()
+    assert frame.agent("agent-a").stage_value("ttft", "p99") == 1500
+    assert any("change markers: labels down" in h.message for h in frame.health)
