@@ -207,3 +207,64 @@ def test_source_fetches_new_steps_only_and_a_failing_step_marks_stale():
             assert ("livekit_e2e_latency_ms_bucket", END + 3 * STEP, END + 3 * STEP) in ranges
         finally:
             source.close()
+
+
+def _truth(span: Span, gone: frozenset, settled: float) -> dict:
+    """A server with agents a, b, c; ``gone`` (agent, step index) pairs have no point.
+    Steps after ``settled`` are provisional: c has no point yet, the others are 0.5 off."""
+    columns: dict = {"x": {}}
+    for agent, base in (("a", 0.0), ("b", 1000.0), ("c", 5000.0)):
+        values = [
+            None if (agent, round(t / STEP)) in gone or (agent == "c" and t > settled)
+            else base + t + (0.5 if t > settled else 0.0)
+            for t in span.timestamps()
+        ]
+        if any(v is not None for v in values):
+            columns["x"][agent] = values
+    return columns
+
+
+def _full(win: Window, gone: frozenset, settled: float) -> dict:
+    """What a cache-less fetch of the whole window gives."""
+    whole = Span(win.start, win.end, win.step)
+    return StepCache().series(win, [(whole, _truth(whole, gone, settled))])
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    moves=st.lists(st.sampled_from([-3, -1, 0, 0, 1, 1, 2, 40]), min_size=1, max_size=12),
+    gone=st.frozensets(st.tuples(st.sampled_from("abc"), st.integers(
+        int(END / STEP) - 30, int(END / STEP) + 30)), max_size=25),
+    unsettled=st.sampled_from([0, 1, 3]),
+)
+def test_any_walk_of_windows_reads_the_same_as_a_full_fetch(moves, gone, unsettled):
+    cache = StepCache()
+    end, settled = END, -math.inf
+    for move in moves:  # forward: live; back: time travel (the clock never goes back)
+        end += move * STEP
+        win = window(end, length=10 * STEP)
+        settled = max(settled, end - unsettled * STEP)
+        got = fetch(cache, win, lambda span: _truth(span, gone, settled), settled=settled)
+        want = _full(win, gone, settled)
+        assert set(got) == set(want)
+        for stat in want:
+            assert set(got[stat]) == set(want[stat])
+            for agent, series in want[stat].items():
+                assert series.timestamps == got[stat][agent].timestamps
+                assert [v if v == v else None for v in series.values] == [
+                    v if v == v else None for v in got[stat][agent].values
+                ]
+
+
+def test_a_refetched_step_without_a_series_has_no_point_there():
+    cache = StepCache()
+    win = window()
+    fetch(cache, win, lambda s: {"x": {"a": [1.0] * len(s.timestamps()), "b": [2.0] * len(s.timestamps())}})
+    again = fetch(cache, win, lambda s: {"x": {"a": [3.0] * len(s.timestamps())}})  # b lost on the server
+    assert again["x"]["a"].values[-1] == 3.0
+    assert math.isnan(again["x"]["b"].values[-1]) and again["x"]["b"].values[0] == 2.0
+    moved = fetch(cache, window(END + STEP), lambda s: {"x": {"a": [4.0] * len(s.timestamps())}})
+    assert math.isnan(moved["x"]["b"].values[-2])  # the gap stays a gap in the cache

@@ -100,13 +100,17 @@ class StepCache:
             kept: Columns = {}
         else:
             low, high = min(start, cached[0]), max(end, cached[1])
-            kept = _laid(self._columns, cached[0] - self._first, cached[1] - self._first + 1,
-                         cached[0] - low, high - low + 1)
+            if cached == (low, high) == (self._first, self._first + self._count - 1):
+                kept = self._columns  # steps already cached, refetched: overwrite in place
+            else:
+                kept = _laid(self._columns, cached[0] - self._first, cached[1] - self._first + 1,
+                             cached[0] - low, high - low + 1)
         size = high - low + 1
         offset = start - low
         skip, length = start - span_start, end - start + 1
         overlaps = cached is not None and start <= cached[1] and end >= cached[0]
         _paste(kept, answer, size, offset, skip, length)
+        emptied = kept is not self._columns  # columns moved: some may have lost all their points
         if overlaps:  # refetched steps: a series the server no longer answers has no point there
             gap = [None] * length
             for stat, per_agent in kept.items():
@@ -114,11 +118,14 @@ class StepCache:
                 for agent, column in per_agent.items():
                     if agent not in fresh:
                         column[offset:offset + length] = gap
+                        emptied = True
         self._shape, self._first, self._count = shape, low, size
-        self._columns = {
-            stat: {agent: column for agent, column in per_agent.items() if column.count(None) != size}
-            for stat, per_agent in kept.items()
-        }
+        if emptied:
+            kept = {
+                stat: {agent: column for agent, column in per_agent.items() if column.count(None) != size}
+                for stat, per_agent in kept.items()
+            }
+        self._columns = kept
 
     def series(self, window: Window, fresh: list[tuple[Span, Columns]]) -> dict[str, dict[str | None, Series]]:
         """The window's series: cached steps plus ``fresh`` answers (for their unsettled steps).
