@@ -5,12 +5,16 @@ from __future__ import annotations
 import math
 from typing import Iterable, Iterator, Mapping
 
+_NUMBERS = (int, float)
+
 
 class StepIndex:
     """Position of a point's timestamp among ``count`` steps from ``start`` (None: off the grid)."""
 
     def __init__(self, start: float, step: float, count: int) -> None:
         self.start, self.step, self.count = start, step, count
+        #: The grid's own timestamps (what the server sends back): a dict lookup instead of arithmetic.
+        self.exact = {start + index * step: index for index in range(count)}
 
     def __call__(self, timestamp: float) -> int | None:
         if not math.isfinite(timestamp):
@@ -40,7 +44,13 @@ def labelled_rows(rows: Iterable[Mapping]) -> Iterator[tuple[dict, list | tuple]
 
 def grid_points(points: Iterable, step_index: StepIndex) -> Iterator[tuple[int, object]]:
     """``(step, raw value)`` of each ``[time, value]`` point on the grid; malformed points are skipped."""
+    exact = step_index.exact
     for point in points:
+        if type(point) is list and len(point) == 2 and type(point[0]) in _NUMBERS:
+            index = exact.get(point[0])  # the server sends the grid's timestamps back
+            if index is not None:
+                yield index, point[1]
+                continue
         try:
             timestamp, raw = float(point[0]), point[1]
         except (TypeError, ValueError, IndexError, KeyError, OverflowError):
