@@ -3,11 +3,14 @@
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from voicetop.domain.model import Series, Severity
 from voicetop.domain.thresholds import (
     DEFAULT_RULES,
     THRESHOLD_KEYS,
+    ThresholdRule,
     ThresholdSet,
     evaluate,
     evaluate_rule,
@@ -145,3 +148,26 @@ def test_instant_severity_for_table_cells():
 def test_default_rules_are_frozen():
     with pytest.raises(Exception):
         DEFAULT_RULES[0].warning = 1  # type: ignore[misc]
+
+
+_values = st.lists(st.one_of(st.floats(allow_nan=True), st.sampled_from([1.0, 5.0, 9.0])), min_size=1, max_size=12)
+
+
+@given(values=_values, direction=st.sampled_from(["above", "below"]),
+       limits=st.tuples(st.floats(allow_nan=True), st.floats(allow_nan=True)))
+def test_breach_runs_are_the_steps_where_holds_is_true(values, direction, limits):
+    """Fast comparisons in evaluate_rule agree with ThresholdRule.holds, NaN and ±inf included."""
+    rule = ThresholdRule("x", limits[0], limits[1], direction=direction, for_seconds=0)
+    series = Series(tuple(float(i) for i in range(len(values))), tuple(values))
+    found = {(b.severity, b.since, b.until) for b in evaluate_rule(rule, series, "a")}
+    expected = set()
+    for severity in (Severity.WARNING, Severity.CRITICAL):
+        flags = [rule.holds(v, rule.limit(severity)) for v in values]
+        for i, flag in enumerate(flags):
+            starts = flag and (i == 0 or not flags[i - 1])
+            if starts:
+                end = i
+                while end + 1 < len(flags) and flags[end + 1]:
+                    end += 1
+                expected.add((severity, float(i), None if end == len(values) - 1 else float(end)))
+    assert found == expected

@@ -209,7 +209,16 @@ def evaluate_rule(
     last_index = len(values) - 1
     for severity in (Severity.WARNING, Severity.CRITICAL):
         limit = rule.limit(severity)
-        flags = [rule.holds(v, limit * s) for v, s in zip(values, scales)]
+        if rule.baseline:
+            flags = [rule.holds(v, limit * s) for v, s in zip(values, scales)]
+        elif limit != limit:  # a NaN limit never breaches
+            continue
+        elif rule.direction == "above":  # holds(), inlined: NaN compares false both ways
+            flags = [v > limit for v in values]
+        else:
+            flags = [v < limit for v in values]
+        if True not in flags:
+            continue
         for first, last in _runs(flags):
             since, end = series.timestamps[first], series.timestamps[last]
             if end - since < rule.for_seconds:
