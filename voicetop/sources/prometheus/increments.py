@@ -158,9 +158,10 @@ class StepCache:
         for stat, per_agent in columns.items():
             found = {}
             for agent, values in per_agent.items():
-                if None not in values:
+                missing = values.count(None)
+                if not missing:
                     found[agent] = Series(timestamps, tuple(values))
-                elif values.count(None) != size:
+                elif missing != size:
                     found[agent] = Series(timestamps, tuple([math.nan if v is None else v for v in values]))
             if found:
                 series[stat] = found
