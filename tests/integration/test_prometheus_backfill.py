@@ -64,7 +64,7 @@ def test_every_seed_stat_has_the_scenario_values(backfilled_prometheus):
     finally:
         source.close()
     assert result.errors == {}
-    assert result.queries == len(plan_queries(SEED)) == 12
+    assert result.queries == len(plan_queries(SEED)) == 13
     for key in all_stat_keys():
         assert set(result.series[key]) == {None, "billing", "sales", "support"}, key
         for series in result.series[key].values():
@@ -121,7 +121,7 @@ def test_user_profile_with_raw_promql_scale_and_disabled_stat(backfilled_prometh
     assert result.series["wer"][None].last() == pytest.approx(0.03)
     assert result.series["ttft_p50"]["billing"].last() == pytest.approx(0.2)
     # one extra query for the raw stat, still independent of the number of agents
-    assert result.queries == 13
+    assert result.queries == 14
 
 
 def test_bad_raw_promql_fails_only_its_stat(backfilled_prometheus):

@@ -104,7 +104,7 @@ def test_later_refreshes_fetch_only_new_steps_and_equal_a_full_fetch(backfilled_
     fresh = PrometheusSource(Connection(url=url), SEED)
     try:
         source.fetch(first)
-        spans = {(float(r.start), float(r.end)) for r in source.last_requests}  # the window in chunks
+        spans = {(float(r.start), float(r.end)) for r in source.last_requests if r.step == "15"}  # in chunks
         assert min(a for a, _ in spans) == first.start and max(b for _, b in spans) == first.end
         assert sum((b - a) / STEP + 1 for a, b in spans) == len(first.timestamps())
         incremental = source.fetch(moved)
@@ -114,9 +114,13 @@ def test_later_refreshes_fetch_only_new_steps_and_equal_a_full_fetch(backfilled_
         source.close()
         fresh.close()
     new = (moved.end - abs(shift) + STEP, moved.end) if shift > 0 else (moved.start, moved.start - shift - STEP)
-    assert len(requests) == len(source.queries)
-    assert {(r.start, r.end, r.step) for r in requests} == {(f"{new[0]:.3f}", f"{new[1]:.3f}", "15")}
+    stepped = [r for r in requests if r.step == "15"]  # the baselines ask once an hour (step 3600)
+    assert len(stepped) == len([q for q in source.queries if not q.period])
+    assert {(r.start, r.end) for r in stepped} == {(f"{new[0]:.3f}", f"{new[1]:.3f}")}
+    hours = {math.floor(t / 3600) for t in moved.timestamps()} - {math.floor(t / 3600) for t in first.timestamps()}
+    assert {r.start for r in requests if r.step == "3600"} == {f"{h * 3600:.3f}" for h in sorted(hours)[:1]}
     assert incremental.errors == full.errors == {}
+    assert full.series["tokens_per_session_baseline"]  # the held baselines are compared too
     assert set(incremental.series) == set(full.series)
     for stat, per_agent in full.series.items():
         assert set(incremental.series[stat]) == set(per_agent), stat
@@ -126,3 +130,28 @@ def test_later_refreshes_fetch_only_new_steps_and_equal_a_full_fetch(backfilled_
             assert [None if math.isnan(v) else v for v in ours.values] == pytest.approx(
                 [None if math.isnan(v) else v for v in series.values], rel=1e-12
             ), (stat, agent)
+
+
+def test_held_baselines_equal_the_servers_answer_at_every_step(backfilled_prometheus):
+    """avg_over_time(x[7d:1h]) fetched once an hour and held equals the server's value at each 15 s step."""
+    url = backfilled_prometheus.url
+    end = backfilled_prometheus.scenario.incident.start + 1200
+    end -= end % 3600 - 900  # a window that crosses a whole hour
+    window = Window(end - 1800, end, STEP)
+    source = PrometheusSource(Connection(url=url), SEED)
+    try:
+        result = source.fetch(window)
+        held = [r for r in source.last_requests if r.step == "3600"]
+    finally:
+        source.close()
+    assert [(float(r.start), float(r.end)) for r in held] == [(end - 900 - 3600, end - 900)]
+    compared = 0
+    for stat in ("tokens_per_session", "cost_per_session", "turns_per_session"):
+        expr = SEED.stat_expr(f"{stat}_baseline")
+        for scope, promql in ((None, expr.fleet), ("agents", expr.agent)):
+            theirs = server_matrix(url, promql, window)
+            for agent, values in theirs.items():
+                ours = result.series[f"{stat}_baseline"][agent if scope else None]
+                assert_same(ours, values, (stat, agent))
+                compared += 1
+    assert compared > 6

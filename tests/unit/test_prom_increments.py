@@ -178,17 +178,21 @@ def test_source_fetches_new_steps_only_and_a_failing_step_marks_stale():
     with CannedServer(respond) as server:
         source = PrometheusSource(Connection(url=server.url), SEED)
         poller = Poller(source, ThresholdSet(), lambda f: None, view=ViewWindow(60, STEP, at=END))
-        panels = {q.promql for q in source.queries}
+        panels = {q.promql for q in source.queries if not q.period}
+        (held,) = {q.promql for q in source.queries if q.period}
+        hour = END - END % 3600
         try:
             first = poller.poll_once()
             assert first.health[0].state is HealthState.OK
             assert {(s, e) for q, s, e in seen if q in panels} == {(END - 60, END)}
+            assert {(s, e) for q, s, e in seen if q == held} == {(hour, hour)}  # the baselines' hour
             assert first.agent("a").stat("ttft_p99") == 250.0
             seen.clear()
             poller.set_view(ViewWindow(60, STEP, at=END + STEP))
             poller.poll_once()
             assert {(s, e) for _, s, e in seen} == {(END + STEP, END + STEP)}  # one new step per query
             assert {q for q, _, _ in seen} > panels  # every panel, and the change markers' query
+            assert held not in {q for q, _, _ in seen}  # the same hour: its baselines are kept
             broken["on"] = True
             poller.set_view(ViewWindow(60, STEP, at=END + 2 * STEP))
             stale = poller.poll_once()

@@ -17,7 +17,7 @@ PromQL by the profile still go to the server as written.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import QUANTILES, STAGES, Series, Window, stage_stat_key
@@ -36,11 +36,15 @@ SCALAR_PANELS: Mapping[str, tuple[str, ...]] = {
     "tools": ("tool_success_rate", "tool_call_rate"),
     "errors": ("error_rate",),
     "capacity": ("active_sessions", "max_sessions", "capacity"),
-    "cost": (
-        "tokens_per_session", "cost_per_session", "tokens_per_session_baseline", "cost_per_session_baseline",
+    "cost": ("tokens_per_session", "cost_per_session"),
+    "baselines": (
+        "tokens_per_session_baseline", "cost_per_session_baseline",
         "tts_chars_per_turn_baseline", "turns_per_session_baseline", "tool_call_rate_baseline",
     ),
 }
+#: The panel of 7-day baselines: ``avg_over_time(…[range:step])`` changes only at
+#: whole multiples of the profile's ``baseline_step``, so it is fetched once per step (:mod:`.held`).
+HELD_PANEL = "baselines"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class PanelQuery:
     stats: tuple[str, ...]
     split_prefix: str | None = None  # stats named prefix + label value (per component)
     histogram: HistogramPlan | None = None  # a bucket-rate query: quantiles computed here
+    period: float | None = None  # the value changes only at multiples of this (seconds)
 
 
 def _tag(expr: str, stat: str, fleet: bool, split: tuple[str, str] | None = None) -> str:
@@ -127,7 +132,7 @@ def plan_queries(profile: MetricProfile) -> tuple[PanelQuery, ...]:
             if expr is None:
                 continue
             base = key.removesuffix("_baseline")
-            (custom if base in profile.promql else exprs).append(expr)
+            (custom if base in profile.promql or key in profile.promql else exprs).append(expr)
         if panel == "errors":
             component = profile.component_error_expr()
             if component is not None:
@@ -139,6 +144,8 @@ def plan_queries(profile: MetricProfile) -> tuple[PanelQuery, ...]:
                 queries.append(PanelQuery(panel, promql, stats, split_prefix=component.key))
                 continue
         query = _query(panel, exprs, profile.max_agents)
+        if query and panel == HELD_PANEL:
+            query = replace(query, period=profile.baseline_step)
         if query:
             queries.append(query)
     for expr in custom:

@@ -3,7 +3,8 @@
 Works against Prometheus, VictoriaMetrics, Thanos and Mimir (``/api/v1``).
 The panel queries of a refresh run concurrently on a small thread pool, so a
 refresh takes about as long as the slowest query; each asks only for the steps
-of the window it has not fetched yet (:mod:`.increments`).  When some queries
+of the window it has not fetched yet (:mod:`.increments`), and the 7-day
+baselines only once per baseline step (:mod:`.held`).  When some queries
 fail, their stats are listed in ``MetricsResult.errors`` and keep showing their
 last good series (marked with its age); when all fail, ``fetch`` raises
 :class:`SourceError`.  Call it from a worker thread (the poller does).
@@ -25,12 +26,15 @@ from voicetop.domain.timeparse import format_duration, parse_time
 from voicetop.profiles.metrics import SEED, MetricProfile
 from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth, with_url_credentials
 from voicetop.sources.base import SourceError
+from voicetop.sources.prometheus.held import PeriodCache
 from voicetop.sources.prometheus.http import describe_exception, make_client, one_line
 from voicetop.sources.prometheus.increments import SETTLE, Span, StepCache
 from voicetop.sources.prometheus.queries import PanelQuery, decode_answer, plan_queries
 from voicetop.sources.prometheus.telephony import TelephonyQueries
 
 MAX_WORKERS = 8
+#: Requests a poll makes alongside the panel queries (alerts, change markers, compare).
+SIDE_REQUESTS = 4
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,11 @@ class PrometheusSource:
         self.queries: tuple[PanelQuery, ...] = plan_queries(profile)
         self.telephony = TelephonyQueries(profile, self.auth.scrub, self.auth.timeout)  # issue #10
         workers = max(1, min(MAX_WORKERS, len(self.queries) + len(self.telephony.queries)))
-        self._client = make_client(self.url, self.auth, pool_size=workers)
+        self._client = make_client(self.url, self.auth, pool_size=workers + SIDE_REQUESTS)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prom-query")
         self._last_good: dict[str, _Good] = {}
         self._caches: dict[tuple[str, str | None], tuple[threading.Lock, StepCache]] = {}
+        self._held: dict[tuple[str, str | None], tuple[threading.Lock, PeriodCache]] = {}
         self._issued: list[RangeRequest] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -115,7 +120,8 @@ class PrometheusSource:
             with self._lock:
                 self._last_good[query.name] = _Good(time.time(), answer)
             _merge(series, answer)
-        if failures and len(failures) == len(self.queries):
+        if failures and all(q.name in failures for q in self.queries if not q.period):
+            # every query that asks the server each refresh failed (held ones may not have asked)
             raise SourceError(_summary(failures.values()))
         errors = self._fill_stale(series, failures)
         telephony, telephony_errors = self.telephony.collect(telephony_futures, deadline)
@@ -134,6 +140,8 @@ class PrometheusSource:
         self, query: PanelQuery, window: Window, key_label: str | None = None
     ) -> dict[str, dict[str | None, Series]]:
         """A query over ``window``: its cached settled steps plus the missing ones from the server."""
+        if query.period:
+            return self._run_held(query, window, key_label)
         with self._lock:  # one cache per PromQL text (group-by label, offset and profile are in it)
             lock, cache = self._caches.setdefault((query.promql, key_label), (threading.Lock(), StepCache()))
         with lock:  # a late answer of a timed-out refresh finishes before the next one reads
@@ -144,6 +152,22 @@ class PrometheusSource:
                 answer = self._decode(rows, query, span, key_label or self.profile.agent_label)
                 cache.store(window, span, answer, settled)
                 fresh.append((span, answer))
+            return cache.series(window, fresh)
+
+    def _run_held(
+        self, query: PanelQuery, window: Window, key_label: str | None
+    ) -> dict[str, dict[str | None, Series]]:
+        """A query whose value changes only at whole periods: asks only for period starts it lacks."""
+        assert query.period
+        with self._lock:
+            lock, cache = self._held.setdefault((query.promql, key_label), (threading.Lock(), PeriodCache(query.period)))
+        with lock:
+            fresh = {}
+            span = cache.missing(window)
+            if span is not None:
+                settled = time.time() - SETTLE
+                rows = self._range_rows(query.promql, span.start, span.end, span.step)
+                fresh = cache.store(span, self._decode(rows, query, span, key_label or self.profile.agent_label), settled)
             return cache.series(window, fresh)
 
     def _decode(self, rows: list, query: PanelQuery, span: Span, key_label: str):
