@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, Union
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.coordinate import Coordinate
+from textual._two_way_dict import TwoWayDict
+from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -14,12 +17,11 @@ from voicetop.ui.widgets.sorting import SortCycling, ordered
 
 
 class SortCell(Text):
-    """A table cell that remembers a sortable value and the row it belongs to."""
+    """A table cell that remembers a sortable value."""
 
     def __init__(self, text: str = "", style: str = "", sort_key: Any = None) -> None:
         super().__init__(text, style=style, no_wrap=True, overflow="ellipsis", end="")
         self.sort_key = sort_key
-        self.row_key: str = ""
 
     def signature(self) -> tuple:
         """What decides whether a repaint is needed."""
@@ -35,13 +37,60 @@ class Column:
     numeric: bool = True
 
 
+class LazyRow:
+    """A row whose cells are made only when read: on screen, or asked for.
+
+    Subclasses give ``cells(columns)``, the cells in column order, and
+    ``sort_key(column)``, the sort value the cell of that column carries,
+    without building it.  A table of a thousand rows that all change every
+    refresh then builds only the rows on screen.  :meth:`KeyedTable.sync`
+    skips a row given the very same LazyRow object as last time.  (One small
+    object per row: a refresh of a big table makes a thousand of them, and
+    every allocation brings the next garbage collection nearer.)
+    """
+
+    __slots__ = ()
+
+    def cells(self, columns: Sequence[Column]) -> Sequence[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def sort_key(self, column: str) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+Row = Union[Sequence[Any], LazyRow]
+
+
+class _RowCells(dict):
+    """DataTable's cell mapping of one row, filled from a :class:`LazyRow` on first read."""
+
+    __slots__ = ("table", "row", "built")
+
+    def __init__(self, table: "KeyedTable", row: LazyRow) -> None:
+        super().__init__()
+        self.table, self.row, self.built = table, row, False
+
+    def __missing__(self, column_key):
+        if self.built:
+            raise KeyError(column_key)
+        self.table._build_row(self)
+        return dict.__getitem__(self, column_key)
+
+    def reset(self, row: LazyRow) -> None:
+        """Hold ``row`` instead, unbuilt."""
+        if self.built:
+            self.clear()
+            self.built = False
+        self.row = row
+
+
 @dataclass
 class SyncStats:
     """What one :meth:`KeyedTable.sync` call changed (for tests and tuning)."""
 
     added: int = 0
     removed: int = 0
-    updated_cells: int = 0
+    updated_cells: int = 0  # of LazyRows only the rows on screen are compared
     resorted: bool = False
 
 
@@ -52,7 +101,9 @@ class KeyedTable(SortCycling, DataTable):
     wanted rows and adds, removes and updates in place, re-sorting only when the
     order changes, with the cursor kept on the same row key.  A changed cell
     repaints only its own region of the screen, and a row given the very same
-    cell list as in the previous sync is not compared again.
+    cell list (or :class:`LazyRow`) as in the previous sync is not compared
+    again.  LazyRows are built only when on screen or read, so a refresh costs
+    the rows in view, not the rows in the table.  Every row is one line high.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -62,16 +113,21 @@ class KeyedTable(SortCycling, DataTable):
         self.columns_spec: tuple[Column, ...] = ()
         self.sort_column: str | None = None
         self.sort_reverse = False
-        self.tie_break: Callable[[str], Any] = lambda key: key
+        self.tie_break: Callable[[str], Any] | None = None  # None: by row key
         self.last_sync = SyncStats()
-        self._synced: dict[str, Sequence[Any]] = {}  # row key → the cell list last synced
+        self._synced: dict[str, Row] = {}  # row key → the cell list or LazyRow last synced
+        self._wider: dict[ColumnKey, int] = {}  # widths lazy rows built while painting need
         _cap_render_caches(self)
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         """(Re)define the columns; existing rows are kept by key."""
         if tuple(columns) == self.columns_spec:
             return
-        rows = {str(rk.value): list(self.get_row(rk)) for rk in self.rows}
+        rows: dict[str, Row] = {}
+        for row_key in self.rows:
+            key = str(row_key.value)
+            synced = self._synced.get(key)
+            rows[key] = synced if isinstance(synced, LazyRow) else list(self.get_row(row_key))
         old_keys = [c.key for c in self.columns_spec]
         cursor = self.cursor_key()
         self.clear(columns=True)
@@ -80,11 +136,12 @@ class KeyedTable(SortCycling, DataTable):
         for col in self.columns_spec:
             self.add_column(Text(col.label, justify="right" if col.numeric else "left"), key=col.key, width=col.width)
         for key, cells in rows.items():
+            if isinstance(cells, LazyRow):  # built for the new columns when read
+                self._add_lazy(key, cells)
+                self._synced[key] = cells
+                continue
             by_col = dict(zip(old_keys, cells))
-            new_cells = [by_col.get(c.key) or SortCell() for c in self.columns_spec]
-            for cell in new_cells:
-                cell.row_key = key
-            self.add_row(*new_cells, key=key)
+            self.add_row(*[by_col.get(c.key) or SortCell() for c in self.columns_spec], key=key)
         self._restore_order(cursor)
 
     def cursor_key(self) -> str | None:
@@ -107,39 +164,127 @@ class KeyedTable(SortCycling, DataTable):
                 return row_key
         return None
 
-    def sync(self, wanted: Mapping[str, Sequence[SortCell]]) -> SyncStats:
-        """Make the table show ``wanted`` (row key → cells in column order)."""
+    def sync(self, wanted: Mapping[str, Row]) -> SyncStats:
+        """Make the table show ``wanted`` (row key → cells in column order, or a LazyRow)."""
         stats = SyncStats()
         cursor = self.cursor_key()
         present = {str(rk.value): rk for rk in self.rows}
-        for key in [k for k in present if k not in wanted]:
-            self.remove_row(present.pop(key))
-            self._synced.pop(key, None)
-            stats.removed += 1
+        gone = [key for key in present if key not in wanted]
+        if gone:
+            self._remove_rows([present.pop(key) for key in gone])
+            for key in gone:
+                self._synced.pop(key, None)
+            stats.removed = len(gone)
         col_keys = [c.key for c in self.columns_spec]
         changed: dict[RowKey, dict[str, Any]] = {}
+        swapped = False  # a lazy row was replaced
+        on_screen = self._keys_on_screen()
+        data = self._data
         for key, cells in wanted.items():
             if key in present and self._synced.get(key) is cells:
                 continue  # the caller reused last sync's cells: nothing changed
             self._synced[key] = cells
-            for cell in cells:
-                if isinstance(cell, SortCell):
-                    cell.row_key = key
             if key not in present:
-                self.add_row(*cells, key=key)
+                if isinstance(cells, LazyRow):
+                    self._add_lazy(key, cells)
+                else:
+                    self.add_row(*cells, key=key)
                 stats.added += 1
                 continue
-            current = self.get_row(present[key])
-            for col_key, old, new in zip(col_keys, current, cells):
-                if _signature(old) != _signature(new):
-                    changed.setdefault(present[key], {})[col_key] = new
+            row_key = present[key]
+            if isinstance(cells, LazyRow):
+                swapped = True
+                holder = data[row_key]
+                if key not in on_screen and isinstance(holder, _RowCells):
+                    holder.reset(cells)  # built when it scrolls into view
+                    continue
+                current = self.get_row(row_key)
+                data[row_key] = _RowCells(self, cells)
+                cells = self.get_row(row_key)
+            else:
+                current = self.get_row(row_key)
+            for col_key, old_cell, new_cell in zip(col_keys, current, cells):
+                if _signature(old_cell) != _signature(new_cell):
+                    changed.setdefault(row_key, {})[col_key] = new_cell
                     stats.updated_cells += 1
-        if changed:
+        if changed or swapped:
             self._write_cells(changed)
-        if stats.added or stats.removed or stats.updated_cells:
+        if stats.added or stats.removed or stats.updated_cells or swapped:
             stats.resorted = self._restore_order(cursor)
         self.last_sync = stats
         return stats
+
+    def _keys_on_screen(self) -> set[str]:
+        """Keys of the rows in view (every row is one line high)."""
+        locations = self._row_locations
+        keys = set()
+        for index in self._rows_on_screen():
+            row_key = locations.get_key(index)
+            if row_key is None:
+                break
+            keys.add(str(row_key.value))
+        return keys
+
+    def _rows_on_screen(self) -> range:
+        """Indexes of the rows in view (every row is one line high)."""
+        top = int(self.scroll_offset.y)
+        return range(top, top + self.scrollable_content_region.height)
+
+    def _remove_rows(self, row_keys: Sequence[RowKey]) -> None:
+        """Remove rows in one pass (``remove_row`` renumbers all rows for each)."""
+        if len(row_keys) == 1:
+            self.remove_row(row_keys[0])
+            return
+        for row_key in row_keys:
+            del self.rows[row_key]
+            del self._data[row_key]
+        remaining = sorted(self.rows, key=self._row_locations.get)
+        self._row_locations = TwoWayDict({row_key: index for index, row_key in enumerate(remaining)})
+        self._new_rows.difference_update(row_keys)
+        self._updated_cells = {cell for cell in self._updated_cells if cell.row_key in self.rows}
+        self._require_update_dimensions = True
+        self.check_idle()
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
+
+    def _add_lazy(self, key: str, row: LazyRow) -> None:
+        row_key = self.add_row(key=key)
+        self._data[row_key] = _RowCells(self, row)
+
+    def _build_row(self, cells: _RowCells) -> None:
+        """Fill a lazy row's cells.  A cell wider than its column widens the column
+        right after this paint (columns only grow, as with eager rows)."""
+        cells.built = True
+        for column, cell in zip(self.columns_spec, cells.row.cells(self.columns_spec)):
+            key = ColumnKey(column.key)
+            dict.__setitem__(cells, key, cell)
+            known = self.columns.get(key)
+            width = _cell_width(cell)
+            if known is not None and width > known.content_width and width > self._wider.get(key, 0):
+                if not self._wider:
+                    self.call_later(self._widen_columns)
+                self._wider[key] = width
+
+    def _widen_columns(self) -> None:
+        wider, self._wider = self._wider, {}
+        grown = False
+        for key, width in wider.items():
+            column = self.columns.get(key)
+            if column is not None and width > column.content_width:
+                column.content_width = width
+                grown = True
+        if grown:
+            self._relayout()
+
+    def _relayout(self) -> None:
+        """Column widths changed: every render is stale, the table repaints once."""
+        self._update_count += 1
+        self._line_cache.clear()
+        self._require_update_dimensions = True  # the virtual width follows
+        self.check_idle()
+        self.refresh()
 
     def _write_cells(self, changed: Mapping[RowKey, Mapping[str, Any]]) -> None:
         """Put new values in cells and repaint only the part of each row they span.
@@ -147,26 +292,38 @@ class KeyedTable(SortCycling, DataTable):
         ``DataTable.update_cell`` repaints the whole table, so a refresh that
         changes a few values rewrote every visible row on the terminal.  Wider
         text (e.g. after a resize switched from compact to full cells) grows its
-        column, which moves other cells: that goes through ``update_cell``.
+        column, which moves other cells: the whole table repaints then.
         """
         spans: list[tuple[int, int, int]] = []  # (row, first column, last column) to repaint
+        widened = False
         for row_key, cells in changed.items():
             columns = []
             for col_key, value in cells.items():
-                column = ColumnKey(col_key)
-                if _cell_width(value) > self.columns[column].content_width:
-                    self.update_cell(row_key, column, value, update_width=True)
-                    continue
-                self._data[row_key][column] = value
-                columns.append(self._column_locations.get(column))
-            if columns:
-                spans.append((self._row_locations.get(row_key), min(columns), max(columns)))
+                column_key = ColumnKey(col_key)
+                self._data[row_key][column_key] = value
+                column = self.columns[column_key]
+                width = _cell_width(value)
+                if width > column.content_width:
+                    column.content_width = width
+                    widened = True
+                columns.append(self._column_locations.get(column_key))
+            spans.append((self._row_locations.get(row_key), min(columns), max(columns)))
+        if widened:
+            self._relayout()
+            return
         self._update_count += 1  # the render caches are keyed on it
+        on_screen = self._rows_on_screen()
         for row, first, last in spans:
-            region = self._get_cell_region(Coordinate(row, first))
-            if last != first:
-                region = region.union(self._get_cell_region(Coordinate(row, last)))
-            self._refresh_region(region)
+            if row in on_screen:
+                self._refresh_region(self._cells_region(row, first, last))
+
+    def _cells_region(self, row: int, first: int, last: int) -> Region:
+        """Where columns ``first``..``last`` of display row ``row`` are (as ``_get_cell_region``,
+        without summing the heights of all rows above: every row is one line)."""
+        widths = [column.get_render_width(self) for column in self.ordered_columns]
+        x = sum(widths[:first]) + self._row_label_column_width
+        y = row + (self.header_height if self.show_header else 0)
+        return Region(x, y, sum(widths[first:last + 1]), 1)
 
     def _update_dimensions(self, new_rows) -> None:
         # Textual re-measures columns here without bumping the update count its row
@@ -182,16 +339,50 @@ class KeyedTable(SortCycling, DataTable):
             self._line_cache.clear()
             self.refresh()
 
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False):
+        """DataTable's cell rendering, with a one-line Text cell of a data row rendered
+        without the generic Padding and Styled renderables: rich's own steps, in the same
+        order and with the same styles (the same segments), at a third of the cost."""
+        padding = self.cell_padding
+        if row_index < self.fixed_rows or column_index < self.fixed_columns or width <= 2 * padding:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        cache_key = (row_key, self._column_locations.get_key(column_index), base_style, cursor, hover,
+                     self._show_hover_cursor, self._update_count, self._pseudo_class_state)
+        lines = self._cell_render_cache.get(cache_key)
+        if lines is not None:
+            return lines
+        row = self.rows.get(row_key)
+        cell = self._get_row_renderables(row_index).cells[column_index]
+        if row is None or row.height != 1 or not isinstance(cell, Text) or "\n" in cell.plain:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
+        )
+        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+        lines = [_one_line_cell(self.app.console, cell, width, padding, pre_style, post_style)]
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
     def set_sort(self, column: str | None, reverse: bool) -> None:
         self.sort_column, self.sort_reverse = column, reverse
         self._restore_order(self.cursor_key())
+
+    def sort_value(self, key: str, column: str) -> Any:
+        """The sort value of row ``key`` in ``column`` (a LazyRow is not built for it)."""
+        row = self._synced.get(key)
+        if isinstance(row, LazyRow):
+            return row.sort_key(column)
+        return getattr(self.get_cell(key, column), "sort_key", None)
 
     def _wanted_order(self) -> list[str]:
         keys = sorted((str(rk.value) for rk in self.rows), key=self.tie_break)
         column = self.sort_column
         if column is None or column not in [c.key for c in self.columns_spec]:
             return keys
-        return ordered(keys, lambda key: getattr(self.get_cell(key, column), "sort_key", None), self.sort_reverse)
+        return ordered(keys, lambda key: self.sort_value(key, column), self.sort_reverse)
 
     def _restore_order(self, cursor: str | None) -> bool:
         """Re-sort if the display order differs; keep the cursor on its row."""
@@ -199,8 +390,10 @@ class KeyedTable(SortCycling, DataTable):
         resorted = False
         if wanted != self.row_keys() and self.columns_spec:
             position = {k: i for i, k in enumerate(wanted)}
-            first = self.columns_spec[0].key
-            self.sort(first, key=lambda cell: position[cell.row_key])
+            # DataTable.sort reads a cell of every row (building every lazy row)
+            self._row_locations = TwoWayDict({rk: position[str(rk.value)] for rk in self.rows})
+            self._update_count += 1
+            self.refresh()
             resorted = True
         if cursor is not None and cursor in wanted:
             index = wanted.index(cursor)
@@ -227,6 +420,26 @@ def _cap_render_caches(table: DataTable) -> None:
         cache = getattr(table, name, None)
         if cache is not None and getattr(cache, "maxsize", 0) > limit:
             cache.maxsize = limit
+
+
+def _one_line_cell(console, cell: Text, width: int, padding: int, pre_style: Style, post_style: Style) -> list[Segment]:
+    """``Styled(Padding(cell, (0, padding)), pre_style, post_style)`` rendered one line high
+    in ``width`` cells without wrapping, as DataTable renders a cell: the same rich steps."""
+    inner = width - 2 * padding
+    pad_style = console.get_style("none")  # Padding's style
+    justify = cell.justify or "default"
+    overflow = cell.overflow or "fold"
+    tab_size = console.tab_size if cell.tab_size is None else cell.tab_size
+    no_wrap = True if cell.no_wrap is None else cell.no_wrap
+    wrapped = cell.wrap(console, inner, justify=justify, overflow=overflow, tab_size=tab_size or 8, no_wrap=no_wrap)
+    segments = Text("\n").join(wrapped).render(console, end=cell.end)
+    if pad_style:
+        segments = Segment.apply_style(segments, pad_style)
+    line = next(iter(Segment.split_and_crop_lines(segments, inner, include_new_lines=False, pad=True, style=pad_style)),
+                [Segment(" " * inner, pad_style)])
+    edge = Segment(" " * padding, pad_style)
+    styled = Segment.apply_style([edge, *line, edge, Segment.line()], style=pre_style, post_style=post_style)
+    return next(iter(Segment.split_and_crop_lines(styled, width, include_new_lines=False, pad=True)))
 
 
 def _signature(cell: Any) -> tuple:
