@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from voicetop.domain.model import STAGES, AgentStats, Frame, Severity
+from voicetop.domain.model import QUANTILES, STAGES, AgentStats, Frame, Severity
 from voicetop.domain.text import safe_text
-from voicetop.domain.thresholds import ThresholdSet
+from voicetop.domain.thresholds import ThresholdRule, ThresholdSet
 from voicetop.ui.format import Palette, fmt_number, unit_of
 from voicetop.ui.widgets.drill_table import TRACE_DERIVED_ASCII, TRACE_DERIVED_MARK
-from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
+from voicetop.ui.widgets.keyed_table import Column, KeyedTable, LazyRow, SortCell
 
 #: Column key → (header label, stat key or special, importance tier).
 #: Tier 0 always shows, tier 1 from 100 columns, tier 2 from 150 columns.
@@ -30,6 +30,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("status", "Status", 0),
 )
 SORTABLE = tuple(key for key, _, _ in COLUMNS)
+QUANTILE_NAMES = frozenset(name for name, _ in QUANTILES)
 
 
 def tier_for_width(width: int) -> int:
@@ -71,21 +72,95 @@ PENDING_SORT = 0.5  # between OK and WARN
 
 def over_threshold(agent: AgentStats, thresholds: ThresholdSet) -> bool:
     """True when any current value of the agent is past its warning threshold."""
-    for key, rule in thresholds.for_agent(agent.agent_id).items():
-        baseline = agent.scalar(f"{key}_baseline") if rule.baseline else None
-        if rule.severity_of(agent.stat(key), baseline) > Severity.OK:
+    rules = thresholds.for_agent(agent.agent_id)
+    for read, rule in _checks(rules):
+        value = read(agent)
+        if value is None:
+            continue
+        if rule.baseline:
+            if rule.severity_of(value, agent.scalar(f"{rule.key}_baseline")) > Severity.OK:
+                return True
+        elif rule.direction == "above":
+            if value > rule.warning or value > rule.critical:  # as ThresholdRule.holds (NaN never)
+                return True
+        elif value < rule.warning or value < rule.critical:
             return True
     return False
+
+
+#: rules mapping → (the mapping, its checks); the status of every agent is asked for
+#: on every refresh when sorting by status, so the value readers are made once.
+_CHECKS: dict[int, tuple[Mapping[str, ThresholdRule], tuple]] = {}
+
+
+def _checks(rules: Mapping[str, ThresholdRule]) -> tuple[tuple[Callable[[AgentStats], float | None], ThresholdRule], ...]:
+    known = _CHECKS.get(id(rules))
+    if known is not None and known[0] is rules:
+        return known[1]
+    checks = tuple((_reader(key), rule) for key, rule in rules.items())
+    if len(_CHECKS) >= 64:  # per-agent overrides make a new mapping each time
+        _CHECKS.clear()
+    _CHECKS[id(rules)] = (rules, checks)
+    return checks
+
+
+def _reader(key: str) -> Callable[[AgentStats], float | None]:
+    """``AgentStats.stat(key)`` with the key's parsing done once."""
+    stage, _, quantile = key.rpartition("_")
+    if stage in STAGES and quantile in QUANTILE_NAMES:
+        def stage_value(agent: AgentStats) -> float | None:
+            stats = agent.stages.get(stage)
+            return None if stats is None else stats.quantile(quantile)
+        return stage_value
+    return lambda agent: agent.scalars.get(key)
+
+
+def status_rank(agent: AgentStats, thresholds: ThresholdSet) -> float:
+    """The status column's sort value: the severity, or :data:`PENDING_SORT`."""
+    if agent.severity is Severity.OK and over_threshold(agent, thresholds):
+        return PENDING_SORT
+    return int(agent.severity)
 
 
 def status_cell(agent: AgentStats, thresholds: ThresholdSet, palette: Palette) -> SortCell:
     """``● OK`` / ``▲ WARN`` / ``✖ CRIT`` from active breaches, or ``◌ pending`` when a
     value is over its threshold but has not lasted the rule's ``for`` yet."""
-    if agent.severity is Severity.OK and over_threshold(agent, thresholds):
+    rank = status_rank(agent, thresholds)
+    if rank == PENDING_SORT:
         glyph = PENDING_GLYPHS[1] if palette.ascii else PENDING_GLYPHS[0]
         return SortCell(f"{glyph} pending", f"italic {palette.warning}", PENDING_SORT)
     badge = palette.badge(agent.severity, short=True)
-    return SortCell(badge.plain, str(badge.style), int(agent.severity))
+    return SortCell(badge.plain, str(badge.style), rank)
+
+
+def agent_sort_key(agent: AgentStats, thresholds: ThresholdSet, column: str) -> Any:
+    """The sort value of the agent's cell in ``column``, without building the cell."""
+    if column == "agent":
+        return agent.agent_id or "fleet"
+    if column == "status":
+        return status_rank(agent, thresholds)
+    if column == "sessions":
+        return agent.scalar("active_sessions")
+    return agent.stat(column)
+
+
+class AgentRow(LazyRow):
+    """An agent's table row, built only when it is on screen (or read)."""
+
+    __slots__ = ("agent", "thresholds", "palette")
+
+    def __init__(self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette) -> None:
+        self.agent, self.thresholds, self.palette = agent, thresholds, palette
+
+    def cells(self, columns: Sequence[Column]) -> list[SortCell]:
+        return agent_cells(self.agent, self.thresholds, self.palette, columns)
+
+    def sort_key(self, column: str) -> Any:
+        return agent_sort_key(self.agent, self.thresholds, column)
+
+    def shows(self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette) -> bool:
+        """Whether this row is what ``agent`` looks like with these settings."""
+        return self.agent is agent and self.thresholds == thresholds and self.palette == palette
 
 
 def stat_cell(agent: AgentStats, key: str, thresholds: ThresholdSet, palette: Palette) -> SortCell:
@@ -133,7 +208,7 @@ class AgentTable(KeyedTable):
         self.tier = 2
         self.sort_column = "status"
         self.sort_reverse = True
-        self._rows: dict[str, tuple[AgentStats, tuple, list[SortCell]]] = {}  # id → (agent, setting, cells)
+        self._rows: dict[str, AgentRow] = {}  # agent id → its row in the last show
 
     def on_mount(self) -> None:
         self.set_columns(columns_for(self.tier))
@@ -145,25 +220,19 @@ class AgentTable(KeyedTable):
 
     def show(self, frame: Frame, thresholds: ThresholdSet, palette: Palette) -> None:
         needle = self.filter_text.lower()
-        wanted = {
-            agent.agent_id: self._cells(agent, thresholds, palette)
-            for agent in frame.agents
-            if agent.agent_id is not None and needle in agent.agent_id.lower()
-        }
-        self._rows = {key: self._rows[key] for key in wanted}
-        self.sync(wanted)
-
-    def _cells(self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette) -> list[SortCell]:
-        """The agent's row, reused as is when the frame carries the same AgentStats
-        object as last time (the frame builder keeps agents whose series did not change)."""
-        assert agent.agent_id is not None
-        setting = (thresholds, palette, self.columns_spec)
-        known = self._rows.get(agent.agent_id)
-        if known is not None and known[0] is agent and known[1] == setting:
-            return known[2]
-        cells = agent_cells(agent, thresholds, palette, self.columns_spec)
-        self._rows[agent.agent_id] = (agent, setting, cells)
-        return cells
+        known = self._rows
+        rows: dict[str, AgentRow] = {}
+        for agent in frame.agents:
+            agent_id = agent.agent_id
+            if agent_id is None or needle not in agent_id.lower():
+                continue
+            # The frame builder hands over the same AgentStats object for an agent
+            # whose series did not change: its row is then the same object, skipped.
+            row = known.get(agent_id)
+            rows[agent_id] = row if row is not None and row.shows(agent, thresholds, palette) else (
+                AgentRow(agent, thresholds, palette))
+        self._rows = rows
+        self.sync(rows)
 
     def sort_note(self, ascii_arrows: bool = False) -> str:
         """``sort TTFT99▼ · filter "de"`` for the header."""

@@ -14,7 +14,7 @@ from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import SEVERITY_WORDS, Palette, fmt_number, since_text
 from voicetop.ui.widgets.alert_rows import alert_cells, alert_hint, alert_id, alert_severity, count_note, shown_alerts
-from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
+from voicetop.ui.widgets.keyed_table import Column, KeyedTable, LazyRow, SortCell
 from voicetop.ui.widgets.quiet import update_static
 
 BREACH_COLUMNS = (
@@ -89,6 +89,28 @@ def panel_rows(breaches: list[Breach], alerts: tuple[Alert, ...]) -> list[Breach
     return [item[2] for item in ranked]
 
 
+class PanelRow(LazyRow):
+    """A breach or alert row, built only when on screen; it sorts by ``order`` in the
+    severity column.  ``now`` is the time its age is shown against (None: no age)."""
+
+    __slots__ = ("item", "order", "setting", "now")
+
+    def __init__(self, item: Breach | Alert, order: int, setting: tuple, now: float | None) -> None:
+        self.item, self.order, self.setting, self.now = item, order, setting, now
+
+    def cells(self, columns) -> list[SortCell]:
+        compact, palette, thresholds, now = *self.setting, self.now
+        if isinstance(self.item, Alert):
+            return alert_cells(self.item, palette, now, self.order, compact)
+        return breach_cells(self.item, thresholds, palette, now, self.order, compact)
+
+    def sort_key(self, column: str) -> int | None:
+        return self.order if column == "severity" else None
+
+    def shows(self, item: Breach | Alert, order: int, setting: tuple, now: float | None) -> bool:
+        return self.order == order and self.now == now and self.setting == setting and self.item == item
+
+
 class BreachTable(KeyedTable):
     DEFAULT_CSS = "BreachTable { height: 1fr; scrollbar-size-vertical: 1; }"
 
@@ -114,6 +136,7 @@ class BreachPanel(Vertical):
         self._table = BreachTable(id="breach-table")
         self._hint = Static("", classes="hint", id="breach-hint")
         self._shown: tuple | None = None  # what the last show() rendered
+        self._rows: dict[str, PanelRow] = {}  # row key → its row in the last show
 
     def compose(self) -> ComposeResult:
         yield self._title
@@ -125,24 +148,33 @@ class BreachPanel(Vertical):
             b for b in frame.breaches if self.all_agents or b.agent_id == self.agent_id
         ]
         alerts = shown_alerts(frame.alerts, self.agent_id, self.all_agents)
-        # Rows show ages against the window's end, which moves once a step: polls in
-        # between mostly bring the same breaches, and then there is nothing to do.
-        shown = (tuple(chosen), alerts, frame.window.end, self.compact, palette, thresholds)
+        start, now = frame.window.start, frame.window.end
+        # Rows show ages against the window's end and key runs that began before the
+        # window's start as "start" (breach_id): when neither matters to any row, a
+        # moved window brings the same rows, and then there is nothing to do.
+        ages = any(b.active for b in chosen) or any(a.active_at is not None for a in alerts)
+        shown = (self.compact, palette, thresholds, now if ages else None,
+                 tuple(b.since <= start for b in chosen), alerts, tuple(chosen))
         ready = bool(self._table.columns_spec)  # a show before the table mounted is redone
         if ready and shown == self._shown:
             return
         self._shown = shown if ready else None
-        start = frame.window.start
-        self.breaches = {breach_id(b, start): b for b in chosen}
-        self.alerts = {alert_id(a): a for a in alerts}
-        now = frame.window.end
-        rows: dict[str, list[SortCell]] = {}
-        for order, row in enumerate(panel_rows(chosen, alerts)):
-            if isinstance(row, Alert):
-                rows[alert_id(row)] = alert_cells(row, palette, now, order, self.compact)
+        setting = (self.compact, palette, thresholds)
+        known = self._rows
+        self.breaches, self.alerts, self._rows = {}, {}, {}
+        for order, item in enumerate(panel_rows(chosen, alerts)):
+            if isinstance(item, Alert):
+                key = alert_id(item)
+                self.alerts[key] = item
+                aged = now if item.active_at is not None else None
             else:
-                rows[breach_id(row, start)] = breach_cells(row, thresholds, palette, now, order, self.compact)
-        self._table.sync(rows)
+                key = breach_id(item, start)
+                self.breaches[key] = item
+                aged = now if item.active else None  # a resolved run shows since–until
+            row = known.get(key)  # the same inputs: the same row object, which sync skips
+            self._rows[key] = row if row is not None and row.shows(item, order, setting, aged) else (
+                PanelRow(item, order, setting, aged))
+        self._table.sync(self._rows)
         active = sum(1 for b in chosen if b.active)
         title = Text(f"Breaches · {active} active", style="bold")
         title.append(f", {len(chosen) - active} resolved in the window", style="dim")
