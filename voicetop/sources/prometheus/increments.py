@@ -28,6 +28,12 @@ from voicetop.sources.prometheus.buckets import Columns
 SETTLE = 60.0
 #: The most steps one range request asks for.
 MAX_STEPS = 20
+#: A cached step without a point: a NaN of its own, so ``count(NO_POINT)`` finds exactly
+#: these (by identity; NaN equals nothing) and a column reads as Series values as it is.
+NO_POINT = float("nan")
+
+#: stat -> agent (None: fleet) -> one value per cached step (NO_POINT where there is none).
+_Cached = dict[str, dict[str | None, tuple[float, ...]]]
 
 
 @dataclass(frozen=True)
@@ -43,13 +49,17 @@ class Span:
 
 
 class StepCache:
-    """The settled columns of one query: consecutive steps on one grid.  Not thread-safe."""
+    """The settled columns of one query: consecutive steps on one grid.  Not thread-safe.
+
+    Columns are kept as tuples, so a column read whole becomes a Series'
+    values without a copy.
+    """
 
     def __init__(self) -> None:
         self._shape: tuple[float, float, float] | None = None
         self._first = 0  # grid index of the first cached step
         self._count = 0
-        self._columns: Columns = {}
+        self._columns: _Cached = {}
 
     @staticmethod
     def _grid(window: Window) -> tuple[tuple[float, float, float], int, int]:
@@ -97,7 +107,7 @@ class StepCache:
         cached = self._cached_in(shape, first, last)
         if cached is None or start > cached[1] + 1 or end < cached[0] - 1:
             low, high = start, end  # nothing cached next to it: start over from this span
-            kept: Columns = {}
+            kept: _Cached = {}
         else:
             low, high = min(start, cached[0]), max(end, cached[1])
             if cached == (low, high) == (self._first, self._first + self._count - 1):
@@ -112,17 +122,17 @@ class StepCache:
         _paste(kept, answer, size, offset, skip, length)
         emptied = kept is not self._columns  # columns moved: some may have lost all their points
         if overlaps:  # refetched steps: a series the server no longer answers has no point there
-            gap = [None] * length
+            gap = (NO_POINT,) * length
             for stat, per_agent in kept.items():
                 fresh = answer.get(stat, {})
                 for agent, column in per_agent.items():
                     if agent not in fresh:
-                        column[offset:offset + length] = gap
+                        per_agent[agent] = column[:offset] + gap + column[offset + length:]
                         emptied = True
         self._shape, self._first, self._count = shape, low, size
         if emptied:
             kept = {
-                stat: {agent: column for agent, column in per_agent.items() if column.count(None) != size}
+                stat: {agent: column for agent, column in per_agent.items() if column.count(NO_POINT) != size}
                 for stat, per_agent in kept.items()
             }
         self._columns = kept
@@ -137,7 +147,7 @@ class StepCache:
         _, phase, _ = shape
         size = last - first + 1
         cached = self._cached_in(shape, first, last)
-        columns: Columns = {}
+        columns: _Cached = {}
         settled_end = cached[1] if cached is not None else first - 1
         if cached is not None and self._first == first and self._count == size and not any(
             _grid_range(span, phase)[1] > settled_end for span, _ in fresh
@@ -158,11 +168,8 @@ class StepCache:
         for stat, per_agent in columns.items():
             found = {}
             for agent, values in per_agent.items():
-                missing = values.count(None)
-                if not missing:
-                    found[agent] = Series(timestamps, tuple(values))
-                elif missing != size:
-                    found[agent] = Series(timestamps, tuple([math.nan if v is None else v for v in values]))
+                if values.count(NO_POINT) != size:
+                    found[agent] = Series(timestamps, values)
             if found:
                 series[stat] = found
         return series
@@ -181,22 +188,23 @@ def _grid_range(span: Span, phase: float) -> tuple[int, int]:
     return first, first + len(span.timestamps()) - 1
 
 
-def _paste(columns: Columns, answer: Columns, size: int, offset: int, skip: int, length: int) -> None:
+def _paste(columns: _Cached, answer: Columns, size: int, offset: int, skip: int, length: int) -> None:
     """Copy ``length`` steps of each answered column, from ``skip``, to ``offset`` of ``columns``
-    (a column of ``size`` steps, None elsewhere, is added for a new stat or agent)."""
+    (a column of ``size`` steps, NO_POINT elsewhere, is added for a new stat or agent)."""
+    empty = (NO_POINT,) * size
+    end = offset + length
     for stat, per_agent in answer.items():
         target = columns.setdefault(stat, {})
         for agent, values in per_agent.items():
-            column = target.get(agent)
-            if column is None:
-                column = target[agent] = [None] * size
-            column[offset:offset + length] = values[skip:skip + length]
+            column = target.get(agent, empty)
+            pasted = tuple([NO_POINT if v is None else v for v in values[skip:skip + length]])
+            target[agent] = column[:offset] + pasted + column[end:]
 
 
-def _laid(columns: Columns, start: int, stop: int, offset: int, size: int) -> Columns:
-    """Each column's ``[start:stop]`` placed at ``offset`` in a column of ``size`` (None elsewhere)."""
-    before = [None] * offset
-    after = [None] * (size - offset - (stop - start))
+def _laid(columns: _Cached, start: int, stop: int, offset: int, size: int) -> _Cached:
+    """Each column's ``[start:stop]`` placed at ``offset`` in a column of ``size`` (NO_POINT elsewhere)."""
+    before = (NO_POINT,) * offset
+    after = (NO_POINT,) * (size - offset - (stop - start))
     return {
         stat: {agent: before + values[start:stop] + after for agent, values in per_agent.items()}
         for stat, per_agent in columns.items()
