@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from voicetop.domain.model import QUANTILES, STAGES, AgentStats, Frame, Severity
 from voicetop.domain.text import safe_text
@@ -72,9 +72,13 @@ PENDING_SORT = 0.5  # between OK and WARN
 
 def over_threshold(agent: AgentStats, thresholds: ThresholdSet) -> bool:
     """True when any current value of the agent is past its warning threshold."""
-    rules = thresholds.for_agent(agent.agent_id)
-    for read, rule in _checks(rules):
-        value = read(agent)
+    stages, scalars = agent.stages, agent.scalars
+    for stage, name, rule in _checks(thresholds.for_agent(agent.agent_id)):
+        if stage is None:
+            value = scalars.get(name)
+        else:
+            stats = stages.get(stage)
+            value = None if stats is None else stats.quantile(name)
         if value is None:
             continue
         if rule.baseline:
@@ -89,30 +93,23 @@ def over_threshold(agent: AgentStats, thresholds: ThresholdSet) -> bool:
 
 
 #: rules mapping → (the mapping, its checks); the status of every agent is asked for
-#: on every refresh when sorting by status, so the value readers are made once.
+#: on every refresh when sorting by status, so each rule's key is parsed once.
 _CHECKS: dict[int, tuple[Mapping[str, ThresholdRule], tuple]] = {}
 
 
-def _checks(rules: Mapping[str, ThresholdRule]) -> tuple[tuple[Callable[[AgentStats], float | None], ThresholdRule], ...]:
+def _checks(rules: Mapping[str, ThresholdRule]) -> tuple[tuple[str | None, str, ThresholdRule], ...]:
+    """(stage, quantile, rule) for a stage stat (``ttft_p99``), (None, key, rule) for a scalar."""
     known = _CHECKS.get(id(rules))
     if known is not None and known[0] is rules:
         return known[1]
-    checks = tuple((_reader(key), rule) for key, rule in rules.items())
+    checks = []
+    for key, rule in rules.items():
+        stage, _, quantile = key.rpartition("_")
+        checks.append((stage, quantile, rule) if stage in STAGES and quantile in QUANTILE_NAMES else (None, key, rule))
     if len(_CHECKS) >= 64:  # per-agent overrides make a new mapping each time
         _CHECKS.clear()
-    _CHECKS[id(rules)] = (rules, checks)
-    return checks
-
-
-def _reader(key: str) -> Callable[[AgentStats], float | None]:
-    """``AgentStats.stat(key)`` with the key's parsing done once."""
-    stage, _, quantile = key.rpartition("_")
-    if stage in STAGES and quantile in QUANTILE_NAMES:
-        def stage_value(agent: AgentStats) -> float | None:
-            stats = agent.stages.get(stage)
-            return None if stats is None else stats.quantile(quantile)
-        return stage_value
-    return lambda agent: agent.scalars.get(key)
+    _CHECKS[id(rules)] = (rules, tuple(checks))
+    return _CHECKS[id(rules)][1]
 
 
 def status_rank(agent: AgentStats, thresholds: ThresholdSet) -> float:

@@ -343,27 +343,29 @@ class KeyedTable(SortCycling, DataTable):
                      cursor: bool = False, hover: bool = False):
         """DataTable's cell rendering, with a one-line Text cell of a data row rendered
         without the generic Padding and Styled renderables: rich's own steps, in the same
-        order and with the same styles (the same segments), at a third of the cost."""
+        order and with the same styles (the same segments), at a third of the cost.
+
+        Such a render is cached by what it shows, not by the table's update count, so
+        the cells a refresh did not change are not rendered again."""
         padding = self.cell_padding
         if row_index < self.fixed_rows or column_index < self.fixed_columns or width <= 2 * padding:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        cache_key = (row_key, self._column_locations.get_key(column_index), base_style, cursor, hover,
-                     self._show_hover_cursor, self._update_count, self._pseudo_class_state)
-        lines = self._cell_render_cache.get(cache_key)
-        if lines is not None:
-            return lines
-        row = self.rows.get(row_key)
+        row = self.rows.get(self._row_locations.get_key(row_index))
         cell = self._get_row_renderables(row_index).cells[column_index]
         if row is None or row.height != 1 or not isinstance(cell, Text) or "\n" in cell.plain:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        component_style, post_style = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
-            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
-        )
-        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
-        lines = [_one_line_cell(self.app.console, cell, width, padding, pre_style, post_style)]
-        self._cell_render_cache[cache_key] = lines
+        cache_key = (row_index, column_index, width, base_style, cursor, hover, self.show_cursor,
+                     self._show_hover_cursor, self._pseudo_class_state, cell.plain, cell.style, tuple(cell.spans),
+                     cell.justify, cell.overflow, cell.no_wrap, cell.end, cell.tab_size)
+        lines = self._cell_render_cache.get(cache_key)
+        if lines is None:
+            component_style, post_style = self._get_styles_to_render_cell(
+                False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+                self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
+            )
+            pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+            lines = [_one_line_cell(self.app.console, cell, width, padding, pre_style, post_style)]
+            self._cell_render_cache[cache_key] = lines
         return lines
 
     def set_sort(self, column: str | None, reverse: bool) -> None:
