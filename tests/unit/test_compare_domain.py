@@ -6,6 +6,8 @@ import math
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from voicetop.domain.compare import (
     StatDelta,
@@ -178,3 +180,32 @@ def test_snapshot_carries_drift_rules_group_and_change_of_breaches():
     assert _breach(breach_doc(breach()), "b").change is None
     rule = ThresholdSet().rules["turns_per_session_drift"]
     assert _rule(rule.key, rule_doc(rule), "r").series_key == "turns_per_session"
+
+
+def _markers_step_by_step(agent_id, label, values):
+    """The rule spelled out: the set of live values at each step, compared with the last non-empty one."""
+    stamps = next(iter(values.values())).timestamps
+    markers, previous, seen_any = [], frozenset(), False
+    for index, at in enumerate(stamps):
+        live = frozenset(
+            name for name, s in values.items()
+            if index < len(s.values) and not math.isnan(s.values[index]) and s.values[index] > 0
+        )
+        added = live - previous
+        if added and seen_any and previous:
+            old = ", ".join(sorted((previous - live) or previous))
+            markers.extend(ChangeMarker(agent_id, label, old, new, at) for new in sorted(added))
+        if live:
+            seen_any, previous = True, live
+    return markers
+
+
+
+@given(st.dictionaries(
+    st.sampled_from(["v1", "v2", "v3"]),
+    st.lists(st.sampled_from([NAN, 0.0, 1.0, 2.5, math.inf]), min_size=6, max_size=6),
+    min_size=1, max_size=3,
+))
+def test_markers_follow_the_live_values_step_by_step(columns):
+    values = {name: series(column) for name, column in columns.items()}
+    assert label_changes("a", "model", values) == _markers_step_by_step("a", "model", values)

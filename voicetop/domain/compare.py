@@ -15,7 +15,6 @@ Pure functions over MetricsResults and Frames; no I/O.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
@@ -182,31 +181,28 @@ def baseline_from_result(offset: float, result: MetricsResult) -> Baseline:
 
 
 # -- change markers --------------------------------------------------------------------
-def _live(values: Mapping[str, Series], index: int) -> frozenset[str]:
-    live = set()
-    for value, series in values.items():
-        sample = series.values[index] if index < len(series.values) else math.nan
-        if not math.isnan(sample) and sample > 0:
-            live.add(value)
-    return frozenset(live)
-
-
 def label_changes(agent_id: str | None, label: str, values: Mapping[str, Series]) -> list[ChangeMarker]:
     """Markers where a value of ``label`` starts reporting traffic after others did.
 
     ``values`` maps each label value to a series that is positive while the
     value is live (NaN or 0 otherwise), all on the same timestamps.  The old
     side names the values that went away, or (during a rollout, while both
-    report) the ones live just before.
+    report) the ones live just before.  A single value never changes into
+    another, so it has none.
     """
-    if not values:
+    if len(values) < 2:
         return []
     stamps = next(iter(values.values())).timestamps
+    names = list(values)
+    # live per value and step: NaN > 0 is false; steps past a short series are not live
+    flags = [[sample > 0 for sample in values[name].values[: len(stamps)]] for name in names]
+    for column in flags:
+        column.extend([False] * (len(stamps) - len(column)))
     markers: list[ChangeMarker] = []
     previous: frozenset[str] = frozenset()
     seen_any = False
     for index, at in enumerate(stamps):
-        live = _live(values, index)
+        live = frozenset(name for name, column in zip(names, flags) if column[index])
         added = live - previous
         if added and seen_any and previous:
             gone = previous - live
