@@ -144,7 +144,10 @@ class Series:
 
     def last(self) -> float | None:
         """The most recent real value, or None."""
-        for value in reversed(self.values):
+        values = self.values
+        if values and values[-1] == values[-1]:  # the usual case: the last step has one (NaN != NaN)
+            return values[-1]
+        for value in reversed(values):
             if not math.isnan(value):
                 return value
         return None
