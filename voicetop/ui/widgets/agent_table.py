@@ -106,10 +106,11 @@ def _checks(rules: Mapping[str, ThresholdRule]) -> tuple[tuple[str | None, str, 
     for key, rule in rules.items():
         stage, _, quantile = key.rpartition("_")
         checks.append((stage, quantile, rule) if stage in STAGES and quantile in QUANTILE_NAMES else (None, key, rule))
+    made = tuple(checks)
     if len(_CHECKS) >= 64:  # per-agent overrides make a new mapping each time
         _CHECKS.clear()
-    _CHECKS[id(rules)] = (rules, tuple(checks))
-    return _CHECKS[id(rules)][1]
+    _CHECKS[id(rules)] = (rules, made)
+    return made
 
 
 def status_rank(agent: AgentStats, thresholds: ThresholdSet) -> float:
