@@ -26,6 +26,10 @@ from voicetop.domain.telephony import TelephonyStats, with_telephony
 from voicetop.domain.thresholds import ThresholdSet, evaluate
 
 
+#: (stage, ((quantile, stat key), …)) for every stage.
+_STAGE_KEYS = tuple((stage, tuple((q, stage_stat_key(stage, q)) for q, _ in QUANTILES)) for stage in STAGES)
+
+
 def agent_stats(
     agent_id: str | None,
     series: Mapping[str, Series],
@@ -34,8 +38,8 @@ def agent_stats(
 ) -> AgentStats:
     """Latest values of an agent's series, with its worst active severity."""
     stages: dict[str, StageStats] = {}
-    for stage in STAGES:
-        values = {q: _last(series, stage_stat_key(stage, q)) for q, _ in QUANTILES}
+    for stage, keys in _STAGE_KEYS:
+        values = {q: _last(series, key) for q, key in keys}
         if all(v is None for v in values.values()) and derived_stages and stage in derived_stages:
             stages[stage] = derived_stages[stage]
         else:

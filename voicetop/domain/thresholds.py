@@ -199,17 +199,18 @@ def evaluate_rule(
     if not series.values:
         return []
     values = series.values
+    scales: list[float] | None = None
     if rule.baseline:
         if baseline is None or len(baseline) != len(series):
             return []
         scales = [b if b > 0 else math.nan for b in baseline.values]
-    else:
-        scales = [1.0] * len(values)
+    # critical past warning (the usual order): no step past warning, none past critical either
+    nested = rule.critical >= rule.warning if rule.direction == "above" else rule.critical <= rule.warning
     breaches: list[Breach] = []
     last_index = len(values) - 1
     for severity in (Severity.WARNING, Severity.CRITICAL):
         limit = rule.limit(severity)
-        if rule.baseline:
+        if scales is not None:
             flags = [rule.holds(v, limit * s) for v, s in zip(values, scales)]
         elif limit != limit:  # a NaN limit never breaches
             continue
@@ -218,6 +219,8 @@ def evaluate_rule(
         else:
             flags = [v < limit for v in values]
         if True not in flags:
+            if nested:
+                break
             continue
         for first, last in _runs(flags):
             since, end = series.timestamps[first], series.timestamps[last]
@@ -231,7 +234,7 @@ def evaluate_rule(
                     agent_id=agent_id,
                     severity=severity,
                     value=values[last],
-                    threshold=limit * scales[last],
+                    threshold=limit * scales[last] if scales is not None else limit,
                     since=since,
                     until=None if last == last_index else end,
                     peak=peak,
