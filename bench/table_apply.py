@@ -8,9 +8,10 @@ Frames come from the real thing: a backfilled 1,000-agent Prometheus
 (:func:`bench.fleet.fleet_prometheus`) polled by ``PrometheusSource`` +
 ``Poller.poll_once`` with the window moved one step per frame, as the backend
 bench does — so nearly every agent's values change from one frame to the next.
-They are pickled once (polling takes seconds each) and replayed in turn into a
-real headless ``VoicetopApp`` at 120×40; each cycle times ``app.apply_frame``
-alone and up to the next composited repaint (:class:`bench.headless.RepaintClock`).
+They are pickled once (polling takes seconds each) and replayed there and back
+(each frame one step from the last) into a real headless ``VoicetopApp`` at
+120×40; each cycle times ``app.apply_frame`` alone and up to the next composited
+repaint (:class:`bench.headless.RepaintClock`).
 """
 
 from __future__ import annotations
@@ -114,8 +115,10 @@ async def measure(frames: list, cycles: int, warmup: int = 3, size=(120, 40)) ->
         await wait_until(pilot, lambda: app.frames_applied >= 1, 30, "the first frame")
         await asyncio.to_thread(app.poller.stop, 5.0)
         table = app.screen.table
+        # there and back (0…11, 10…1, 0…): each frame is one window step from the last
+        order = frames + frames[-2:0:-1]
         for cycle in range(cycles + warmup):
-            frame = frames[cycle % len(frames)]
+            frame = order[cycle % len(order)]
             await pilot.pause(0.05)  # let the previous repaint settle, as between polls
             started = time.perf_counter()
             app.apply_frame(frame)
