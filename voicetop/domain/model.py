@@ -144,11 +144,8 @@ class Series:
 
     def last(self) -> float | None:
         """The most recent real value, or None."""
-        values = self.values
-        if values and values[-1] == values[-1]:  # the usual case: the last step has one (NaN != NaN)
-            return values[-1]
-        for value in reversed(values):
-            if not math.isnan(value):
+        for value in reversed(self.values):
+            if value == value:  # NaN != NaN
                 return value
         return None
 
