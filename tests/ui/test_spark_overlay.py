@@ -129,3 +129,14 @@ async def test_overlays_are_hidden_at_80x24(fleet, monkeypatch):
         assert sparks.region.height == 7
         # the value text keeps its room: the threshold is still readable
         assert app.screen.query_one("#val-e2e-p99").region.width == 19
+
+
+def test_markers_before_the_row_is_composed_wait_for_the_next_frame():
+    """A frame can arrive before the screen's widgets exist: no error, nothing placed yet."""
+    from voicetop.domain.model import AgentStats
+    from voicetop.ui.format import Palette
+
+    row = MarkerRow(("p50", "p99"))  # never mounted
+    agent = AgentStats(None, {}, {}, {"ttft_p50": Series((0.0, 15.0), (1.0, 2.0))})
+    marker = ChangeMarker("a", "model", "old", "new", 15.0)
+    assert row.show(agent, "ttft", [marker], Palette()) is False

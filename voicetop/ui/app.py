@@ -116,7 +116,7 @@ class VoicetopApp(App):
         self.theme_changed_signal.subscribe(self, lambda _theme: self._theme_changed())
         for problem in self.theme_problems:
             self.notify(problem, severity="warning", timeout=6)
-        self.poller.start()
+        self.call_after_refresh(self.poller.start)  # frames arrive once the screen's widgets exist
 
     def on_unmount(self) -> None:
         self.closing = True

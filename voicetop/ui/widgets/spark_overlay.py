@@ -134,6 +134,8 @@ class MarkerRow(Horizontal):
 
     def show(self, agent: AgentStats, stage: str, markers: Sequence[ChangeMarker], palette: Palette) -> bool:
         """Place the markers (of ``stage``'s series); False when none falls in the window."""
+        if not self.children:  # not composed yet: the next frame places them
+            return False
         glyph = MARKER_ASCII if palette.ascii else MARKER_GLYPH
         visible = False
         for quantile in self.quantiles:
