@@ -105,7 +105,7 @@ async def measure_fleet(url: str, cycles: int, warmup: int = 2) -> dict:
             table = app.screen.table
             measured = warmups = 0
             for cycle in range(cycles + warmup + MAX_EXTRA_WARMUP):
-                at = END - (cycle % 40) * STEP
+                at = END - ((cycle + 1) % 40) * STEP  # one step from the frame on screen (never the same)
                 app.poller.view = ViewWindow(WINDOW, STEP, at)
                 before = source.requests
                 started = time.perf_counter()
