@@ -1,5 +1,5 @@
 """Allow ``python -m voicetop``."""
 
-from voicetop.cli import main
+from voicetop.cli import run
 
-raise SystemExit(main())
+run()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
 from typing import Sequence
 
 EXIT_OK = 0
@@ -104,6 +106,24 @@ def _join_dash_values(argv: Sequence[str]) -> list[str]:
         joined.append(item)
         i += 1
     return joined
+
+
+def run() -> None:
+    """The ``voicetop`` program: :func:`main`, then leave at once.
+
+    Requests still blocked on a backend that stopped answering keep their
+    pool's worker threads alive, and the interpreter would join them before
+    exiting: ``q`` on a hung Prometheus took the whole HTTP timeout to
+    return to the shell.  By now every command has finished its work
+    (files written, sources closed, terminal restored), so when such threads
+    remain the process exits without waiting for them.
+    """
+    code = main()
+    if threading.active_count() > 1:  # pool workers, daemon or not, are joined at exit
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -138,3 +138,41 @@ def test_sigterm_during_snapshot_leaves_all_or_nothing(tmp_path):
     note("snapshot SIGTERM sweep", f"{len(outcomes)} runs: {outcomes.count(0)} finished, "
                                    f"{outcomes.count(143)} interrupted by the handler, {outcomes.count(-15)} before start-up "
                                    "finished; no partial or temporary files")
+
+
+def test_q_returns_to_the_shell_promptly_while_prometheus_hangs(tmux):
+    """A backend that accepts connections and never answers: in-flight requests are abandoned on quit."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list = []
+
+    def accept_forever() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            held.append(connection)  # never answered
+
+    threading.Thread(target=accept_forever, daemon=True).start()
+    try:
+        port = listener.getsockname()[1]
+        exit_file = tmux.start("vt", f"--prometheus http://127.0.0.1:{port} --refresh 1s")
+        tmux.wait_screen("vt", lambda text: "Agent" in text and "Status" in text)
+        time.sleep(1.0)  # the first poll's requests are in flight, waiting (10 s client timeout)
+        assert held, "voicetop never connected"
+        sent = time.monotonic()
+        tmux.run("send-keys", "-t", "vt", "q")
+        code = wait_file(exit_file, timeout=5)
+        took = time.monotonic() - sent
+        assert code == "0"
+        assert took < 3.0, f"q took {took:.1f}s with a hung backend"
+        note("quit with a hung backend", f"{took:.2f}s back to the shell")
+    finally:
+        listener.close()
+        for connection in held:
+            connection.close()

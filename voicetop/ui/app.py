@@ -128,7 +128,7 @@ class VoicetopApp(App):
     async def action_quit(self) -> None:
         """Stop the poller off the UI thread (it may be delivering a frame), then exit."""
         self.closing = True
-        await asyncio.to_thread(self.poller.stop, 2.0)
+        await asyncio.to_thread(self.poller.stop, 0.5)  # a poll stuck on a hung backend is left behind
         self.exit()
 
     # -- frames --------------------------------------------------------
