@@ -31,7 +31,7 @@ from voicetop.domain.model import (
 )
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.gc_pause import collection_paused
-from voicetop.sources.base import MetricsSource, SourceError, TraceSource
+from voicetop.sources.base import SIDE_REQUESTS, MetricsSource, SourceError, TraceSource
 
 if TYPE_CHECKING:
     from voicetop.alerting.feed import AlertLister
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 TRACE_TURN_LIMIT = 2000
 #: Trace-derived stats are re-fetched at most this often (seconds).
 TRACE_REFRESH = 15.0
-#: Threads for a poll's requests besides the panel queries (alerts, change markers, compare).
-SIDE_WORKERS = 4
 
 MAX_BACKOFF = 60.0
 #: Backoff never waits more than this many refresh intervals, so a backend that
@@ -112,7 +110,7 @@ class Poller:
         self._alertmanager_last: tuple[float, tuple] | None = None
         self.compare = CompareView()
         self._frames = FrameBuilder()  # re-evaluates only agents whose series changed
-        self._side = ThreadPoolExecutor(max_workers=SIDE_WORKERS, thread_name_prefix="poll-side")
+        self._side = ThreadPoolExecutor(max_workers=SIDE_REQUESTS, thread_name_prefix="poll-side")
         self.failures = 0
         self.polls = 0
 

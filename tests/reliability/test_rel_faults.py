@@ -25,8 +25,9 @@ from tests.support.servers import PrometheusServer, free_port, require_binary
 from voicetop.config import Connection
 from voicetop.domain.model import SCALAR_STATS, STAGES, HealthState
 from voicetop.domain.thresholds import ThresholdSet
-from voicetop.poller import SIDE_WORKERS, Poller, ViewWindow
+from voicetop.poller import Poller, ViewWindow
 from voicetop.profiles.metrics import parse_profile
+from voicetop.sources.base import SIDE_REQUESTS
 from voicetop.sources.jaeger import JaegerTraceSource
 from voicetop.sources.prometheus import PrometheusSource
 from voicetop.ui.widgets.header import health_badge
@@ -112,7 +113,7 @@ def test_soak_through_fault_proxy(rel_prometheus, rel_scenario):
     assert growth < 20 * 2**20, f"RSS grew {growth / 2**20:.1f} MB over the soak"
     # bounded, not growing with cycles: the source's query pool, the poller's side-request pool
     # (alerts, change markers) and the proxy's handlers
-    assert threads_after <= threads_before + 10 + SIDE_WORKERS, f"threads {threads_before} → {threads_after}"
+    assert threads_after <= threads_before + 10 + SIDE_REQUESTS, f"threads {threads_before} → {threads_after}"
     add("soak cycles survived", cycles)
     add("faults injected (requests)", faults)
     note("soak", f"{cycles} cycles in {elapsed:.0f}s, RSS growth {growth / 2**20:.1f} MB, "

@@ -10,7 +10,11 @@ from typing import Protocol, runtime_checkable
 
 from voicetop.domain.model import Alert, MetricsResult, Session, Trace, Turn, Window
 
-__all__ = ["MetricsResult", "MetricsSource", "SourceError", "TraceSource"]
+__all__ = ["SIDE_REQUESTS", "MetricsResult", "MetricsSource", "SourceError", "TraceSource"]
+
+#: The most requests a poll makes alongside ``fetch`` (alerts, change markers,
+#: compare): the poller's pool for them, and room for them in a source's HTTP pool.
+SIDE_REQUESTS = 4
 
 
 class SourceError(Exception):

@@ -25,7 +25,7 @@ from voicetop.domain.model import Alert, MetricsResult, Series, Window
 from voicetop.domain.timeparse import format_duration, parse_time
 from voicetop.profiles.metrics import SEED, MetricProfile
 from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth, with_url_credentials
-from voicetop.sources.base import SourceError
+from voicetop.sources.base import SIDE_REQUESTS, SourceError
 from voicetop.sources.prometheus.held import PeriodCache
 from voicetop.sources.prometheus.http import describe_exception, make_client, one_line
 from voicetop.sources.prometheus.increments import SETTLE, Span, StepCache
@@ -33,8 +33,6 @@ from voicetop.sources.prometheus.queries import PanelQuery, decode_answer, plan_
 from voicetop.sources.prometheus.telephony import TelephonyQueries
 
 MAX_WORKERS = 8
-#: Requests a poll makes alongside the panel queries (alerts, change markers, compare).
-SIDE_REQUESTS = 4
 
 
 @dataclass(frozen=True)
@@ -80,8 +78,7 @@ class PrometheusSource:
         self._client = make_client(self.url, self.auth, pool_size=workers + SIDE_REQUESTS)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prom-query")
         self._last_good: dict[str, _Good] = {}
-        self._caches: dict[tuple[str, str | None], tuple[threading.Lock, StepCache]] = {}
-        self._held: dict[tuple[str, str | None], tuple[threading.Lock, PeriodCache]] = {}
+        self._caches: dict[tuple[str, str | None], tuple[threading.Lock, StepCache | PeriodCache]] = {}
         self._issued: list[RangeRequest] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -139,36 +136,36 @@ class PrometheusSource:
     def _run_panel(
         self, query: PanelQuery, window: Window, key_label: str | None = None
     ) -> dict[str, dict[str | None, Series]]:
-        """A query over ``window``: its cached settled steps plus the missing ones from the server."""
-        if query.period:
-            return self._run_held(query, window, key_label)
-        with self._lock:  # one cache per PromQL text (group-by label, offset and profile are in it)
-            lock, cache = self._caches.setdefault((query.promql, key_label), (threading.Lock(), StepCache()))
+        """A query over ``window``: its cached settled steps plus the missing ones from the server
+        (for a query held per period, the period starts it lacks)."""
+        lock, cache = self._cache_for(query, key_label)
         with lock:  # a late answer of a timed-out refresh finishes before the next one reads
-            fresh = []
             settled = time.time() - SETTLE
+            if isinstance(cache, PeriodCache):
+                span = cache.missing(window)
+                held = {} if span is None else cache.store(span, self._fetch_span(query, span, key_label), settled)
+                return cache.series(window, held)
+            fresh = []
             for span in cache.missing(window):  # each chunk is kept as it comes (progress survives a timeout)
-                rows = self._range_rows(query.promql, span.start, span.end, span.step)
-                answer = self._decode(rows, query, span, key_label or self.profile.agent_label)
+                answer = self._fetch_span(query, span, key_label)
                 cache.store(window, span, answer, settled)
                 fresh.append((span, answer))
             return cache.series(window, fresh)
 
-    def _run_held(
-        self, query: PanelQuery, window: Window, key_label: str | None
-    ) -> dict[str, dict[str | None, Series]]:
-        """A query whose value changes only at whole periods: asks only for period starts it lacks."""
-        assert query.period
+    def _cache_for(self, query: PanelQuery, key_label: str | None) -> tuple[threading.Lock, StepCache | PeriodCache]:
+        """The lock and cache of one PromQL text (group-by label, offset and profile are in it)."""
+        key = (query.promql, key_label)
         with self._lock:
-            lock, cache = self._held.setdefault((query.promql, key_label), (threading.Lock(), PeriodCache(query.period)))
-        with lock:
-            fresh = {}
-            span = cache.missing(window)
-            if span is not None:
-                settled = time.time() - SETTLE
-                rows = self._range_rows(query.promql, span.start, span.end, span.step)
-                fresh = cache.store(span, self._decode(rows, query, span, key_label or self.profile.agent_label), settled)
-            return cache.series(window, fresh)
+            found = self._caches.get(key)
+            if found is None:
+                cache = PeriodCache(query.period) if query.period else StepCache()
+                found = self._caches[key] = (threading.Lock(), cache)
+            return found
+
+    def _fetch_span(self, query: PanelQuery, span: Span, key_label: str | None):
+        """One range request for ``span``, decoded into columns."""
+        rows = self._range_rows(query.promql, span.start, span.end, span.step)
+        return self._decode(rows, query, span, key_label or self.profile.agent_label)
 
     def _decode(self, rows: list, query: PanelQuery, span: Span, key_label: str):
         try:
