@@ -47,13 +47,20 @@ class TableApp(App):
         self.query_one(KeyedTable).set_columns(COLUMNS)
 
 
+async def synced(app: TableApp, pilot, rows: dict, sort_column: str, reverse: bool = False) -> KeyedTable:
+    """The app's table, sorted by ``sort_column``, showing ``rows``."""
+    table = app.query_one(KeyedTable)
+    table.sort_column, table.sort_reverse = sort_column, reverse
+    table.sync(rows)
+    await pilot.pause()
+    return table
+
+
 async def test_only_rows_on_screen_are_built_and_sorting_needs_none():
     app = TableApp()
     async with app.run_test(size=(40, 12)) as pilot:
-        table = app.query_one(KeyedTable)
-        table.sort_column, table.sort_reverse = "value", True
-        table.sync(CountingRows(500).rows)  # new rows are built once, to size the columns
-        await pilot.pause()
+        # new rows are built once, to size the columns
+        table = await synced(app, pilot, CountingRows(500).rows, "value", reverse=True)
         assert table.row_keys()[:3] == ["r499", "r498", "r497"]
         second = CountingRows(500, offset=1000)
         stats = table.sync(second.rows)
@@ -68,10 +75,7 @@ async def test_only_rows_on_screen_are_built_and_sorting_needs_none():
 async def test_a_changed_row_off_screen_is_built_when_scrolled_into_view_and_widens_its_column():
     app = TableApp()
     async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(KeyedTable)
-        table.sort_column = "name"
-        table.sync(CountingRows(200).rows)
-        await pilot.pause()
+        table = await synced(app, pilot, CountingRows(200).rows, "name")
         narrow = table.ordered_columns[0].content_width
         wide = "a-much-longer-name-than-the-others"
         rows = CountingRows(200, wide=wide)
@@ -89,10 +93,7 @@ async def test_a_changed_row_off_screen_is_built_when_scrolled_into_view_and_wid
 async def test_the_cursor_keeps_its_row_when_lazy_rows_reorder():
     app = TableApp()
     async with app.run_test(size=(40, 12)) as pilot:
-        table = app.query_one(KeyedTable)
-        table.sort_column = "value"
-        table.sync(CountingRows(50).rows)
-        await pilot.pause()
+        table = await synced(app, pilot, CountingRows(50).rows, "value")
         table.move_cursor(row=3)
         chosen = table.cursor_key()
         table.sort_reverse = True

@@ -280,10 +280,14 @@ class KeyedTable(SortCycling, DataTable):
 
     def _relayout(self) -> None:
         """Column widths changed: every render is stale, the table repaints once."""
-        self._update_count += 1
-        self._line_cache.clear()
         self._require_update_dimensions = True  # the virtual width follows
         self.check_idle()
+        self._repaint_all()
+
+    def _repaint_all(self) -> None:
+        """Invalidate every render (the caches are keyed on the update count) and repaint once."""
+        self._update_count += 1
+        self._line_cache.clear()
         self.refresh()
 
     def _write_cells(self, changed: Mapping[RowKey, Mapping[str, Any]]) -> None:
@@ -333,11 +337,8 @@ class KeyedTable(SortCycling, DataTable):
         super()._update_dimensions(new_rows)
         self._row_render_cache.clear()
         if widths != [column.content_width for column in self.columns.values()]:
-            # Lines already painted with the narrower widths sit in the line
-            # cache too: invalidate every render and repaint the table once.
-            self._update_count += 1
-            self._line_cache.clear()
-            self.refresh()
+            # Lines already painted with the narrower widths sit in the line cache too.
+            self._repaint_all()
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False):
