@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -33,21 +34,65 @@ def exit_code(signum: int) -> int:
     return 128 + int(signum)
 
 
+class SignalExit(SystemExit):
+    """The SystemExit a handler raises for ``signum``; the code is 128 + signum."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(exit_code(signum))
+        self.signum = int(signum)
+
+
+#: Seconds before a dropped signal is sent again: enough for the main thread to leave the callback.
+REDELIVERY_DELAY = 0.01
+
+
+def _send_again_soon(signum: int) -> None:
+    timer = threading.Timer(REDELIVERY_DELAY, os.kill, args=(os.getpid(), signum))
+    timer.daemon = True
+    timer.start()
+
+
+def _redeliver_lost_exits(previous: Callable[[Any], None]) -> Callable[[Any], None]:
+    """An unraisable hook that sends again a signal whose SystemExit Python had to drop.
+
+    A handler runs wherever the main thread is; when that is a callback whose
+    exceptions Python can only print and ignore (a weakref callback, ``__del__``),
+    the SignalExit would be lost as an "Exception ignored" traceback.  The signal
+    is sent again from a timer thread, so the handler runs once the main thread
+    has left the callback (and this hook).
+    """
+
+    def hook(unraisable: Any) -> None:
+        try:
+            if isinstance(unraisable.exc_value, SignalExit):
+                _send_again_soon(unraisable.exc_value.signum)
+                return
+        except SignalExit as struck_here:  # a second signal landed in this hook
+            _send_again_soon(struck_here.signum)
+            return
+        previous(unraisable)
+
+    return hook
+
+
 @contextmanager
 def _handlers(handler: Callable[[int, Any], None]) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
     previous = {sig: signal.signal(sig, handler) for sig in EXIT_SIGNALS}
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _redeliver_lost_exits(previous_hook)
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for sig, old in previous.items():
             signal.signal(sig, old)
 
 
 def _raise_exit(signum: int, _frame: Any) -> None:
-    raise SystemExit(exit_code(signum))
+    raise SignalExit(signum)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -84,7 +129,7 @@ def signals_raise_exit() -> Iterator[None]:
             raise
         except BaseException:
             if received:
-                raise SystemExit(exit_code(received[0])) from None
+                raise SignalExit(received[0]) from None
             raise
 
 
