@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from voicetop.domain.model import all_stat_keys
-from voicetop.profiles.metrics import BUILTIN_PROFILES, SEED, ProfileError, load_profile, parse_profile
+from voicetop.profiles.metrics import BUILTIN_PROFILES, SCALAR_TEMPLATES, SEED, ProfileError, load_profile, parse_profile
 from voicetop.sources.prometheus.queries import SCALAR_PANELS, parse_matrix, plan_queries
 from voicetop.domain.model import Window
 
@@ -127,7 +127,25 @@ def test_plan_is_one_query_per_panel_and_tags_every_stat():
     assert ttft.histogram.quantiles == (("ttft_p50", 0.5), ("ttft_p90", 0.9), ("ttft_p95", 0.95), ("ttft_p99", 0.99))
     assert ttft.histogram.max_agents == 500
     errors = next(q for q in queries if q.name == "errors")
-    assert errors.split_prefix == "error_rate_" and '"error_rate_$1", "component", "(.+)"' in errors.promql
+    # ratios are computed client-side from one read of each counter, by agent and component
+    assert errors.split_prefix == "error_rate_" and errors.terms.split_label == "component"
+    assert errors.promql == (
+        'label_replace(sum by (agent_id, component) (rate(livekit_errors_total[5m])), "vt_term", "0", "", "") or '
+        'label_replace(sum by (agent_id, component) (rate(livekit_requests_total[5m])), "vt_term", "1", "", "")'
+    )
+    quality = next(q for q in queries if q.name == "quality")  # averages stay server-side
+    assert quality.terms is None and "topk(500, avg by (agent_id) (livekit_asr_wer))" in quality.promql
+
+
+def test_scalar_templates_follow_their_formulas():
+    assert SCALAR_TEMPLATES["error_rate"] == (
+        "(sum {by} (rate({errors}[{rw}]{off})) or sum {by} (rate({requests}[{rw}]{off})) * 0)"
+        " / sum {by} (rate({requests}[{rw}]{off}))"
+    )
+    assert SCALAR_TEMPLATES["capacity"] == "sum {by} ({active_sessions}{off}) / sum {by} ({max_sessions}{off})"
+    assert SCALAR_TEMPLATES["wer"] == "avg {by} ({wer}{off})"
+    offset = SEED.stat_expr("error_rate", offset=86400)
+    assert offset.fleet.count(" offset 1d") == 3
 
 
 def test_raw_stage_promql_still_goes_to_the_server_and_scale_reaches_the_client():
@@ -154,23 +172,23 @@ def test_raw_stats_get_their_own_query():
 
 def test_parse_matrix_routes_rows_to_stats_and_agents():
     window = Window(100, 130, 15)
-    query = next(q for q in plan_queries(SEED) if q.name == "errors")
+    query = next(q for q in plan_queries(SEED) if q.name == "quality")
     rows = [
-        {"metric": {"vt_stat": "error_rate", "agent_id": "a"}, "values": [[100, "0.1"], [130, "0.3"]]},
-        {"metric": {"vt_stat": "error_rate", "vt_scope": "fleet"}, "values": [[115, "0.2"]]},
-        {"metric": {"vt_stat": "error_rate_llm", "agent_id": "a", "component": "llm"}, "values": [[100, "1"]]},
-        {"metric": {"vt_stat": "error_rate", "agent_id": "a"}, "values": [[100, "9"]]},  # duplicate: ignored
-        {"metric": {"vt_stat": "error_rate"}, "values": [[100, "9"]]},  # no agent label: ignored
-        {"metric": {"vt_stat": "wer", "agent_id": "a"}, "values": [[100, "9"]]},  # not this query's stat
+        {"metric": {"vt_stat": "wer", "agent_id": "a"}, "values": [[100, "0.1"], [130, "0.3"]]},
+        {"metric": {"vt_stat": "wer", "vt_scope": "fleet"}, "values": [[115, "0.2"]]},
+        {"metric": {"vt_stat": "mos", "agent_id": "a"}, "values": [[100, "1"]]},
+        {"metric": {"vt_stat": "wer", "agent_id": "a"}, "values": [[100, "9"]]},  # duplicate: ignored
+        {"metric": {"vt_stat": "wer"}, "values": [[100, "9"]]},  # no agent label: ignored
+        {"metric": {"vt_stat": "error_rate", "agent_id": "a"}, "values": [[100, "9"]]},  # not this query's stat
         {"metric": {"agent_id": "a"}, "values": [[100, "9"]]},  # untagged
-        {"metric": {"vt_stat": "error_rate", "agent_id": "b"}, "values": [[107, "5"], ["x", "1"], [999, "1"]]},
+        {"metric": {"vt_stat": "wer", "agent_id": "b"}, "values": [[107, "5"], ["x", "1"], [999, "1"]]},
     ]
     found = parse_matrix(rows, query, window, "agent_id")
-    assert set(found) == {"error_rate", "error_rate_llm"}
-    assert found["error_rate"]["a"].values[0] == 0.1 and found["error_rate"]["a"].values[2] == 0.3
-    assert found["error_rate"][None].values[1] == 0.2
-    assert found["error_rate_llm"]["a"].values[0] == 1.0
-    b = found["error_rate"]["b"].values  # a point snaps to the nearest step; garbage and out-of-range dropped
+    assert set(found) == {"wer", "mos"}
+    assert found["wer"]["a"].values[0] == 0.1 and found["wer"]["a"].values[2] == 0.3
+    assert found["wer"][None].values[1] == 0.2
+    assert found["mos"]["a"].values[0] == 1.0
+    b = found["wer"]["b"].values  # a point snaps to the nearest step; garbage and out-of-range dropped
     assert b[0] == 5.0 and all(v != v for v in b[1:])
 
 

@@ -82,51 +82,65 @@ SEED_METRICS: Mapping[str, str] = {
     "session_cost": "livekit_session_cost_usd_total",
 }
 
+@dataclass(frozen=True)
+class ScalarFormula:
+    """A scalar stat as arithmetic on per-group sums of one or two inner expressions.
+
+    ``numerator`` and ``denominator`` are PromQL templates (metric roles in
+    braces, ``{rw}``/``{sw}`` the rate/session windows, ``{off}`` an optional
+    offset).  The stat is ``agg {by} (numerator)`` alone or divided by
+    ``sum {by} (denominator)``; with ``zero_numerator`` a group that has the
+    denominator but no numerator series counts as 0 (``or … * 0``).  Sums can
+    also be done client-side from the per-agent sums (:mod:`voicetop.sources.prometheus.terms`).
+    """
+
+    numerator: str
+    denominator: str | None = None
+    aggregate: str = "sum"  # "sum" or "avg" (avg has no client-side form)
+    zero_numerator: bool = False
+
+    def template(self) -> str:
+        """The PromQL template, ``{by}`` standing for ``by (…)`` or nothing (fleet)."""
+        numerator = f"{self.aggregate} {{by}} ({self.numerator})"
+        if self.denominator is None:
+            return numerator
+        denominator = f"sum {{by}} ({self.denominator})"
+        if self.zero_numerator:
+            return f"({numerator} or {denominator} * 0) / {denominator}"
+        return f"{numerator} / {denominator}"
+
+
+def _ratio_or_zero(numerator: str, denominator: str) -> ScalarFormula:
+    return ScalarFormula(numerator, denominator, zero_numerator=True)
+
+
+#: Scalar stat -> formula; role names in braces (see :class:`ScalarFormula`).
+SCALAR_FORMULAS: Mapping[str, ScalarFormula] = {
+    "wer": ScalarFormula("{wer}{off}", aggregate="avg"),
+    "mos": ScalarFormula("{mos}{off}", aggregate="avg"),
+    "rtf": ScalarFormula("{rtf}{off}", aggregate="avg"),
+    "interruption_rate": _ratio_or_zero("rate({interruptions}[{rw}]{off})", "rate({turns}[{rw}]{off})"),
+    "tool_success_rate": _ratio_or_zero(
+        "rate({tool_calls}{{{outcome}=\"{success}\"}}[{rw}]{off})", "rate({tool_calls}[{rw}]{off})"
+    ),
+    "error_rate": _ratio_or_zero("rate({errors}[{rw}]{off})", "rate({requests}[{rw}]{off})"),
+    "active_sessions": ScalarFormula("{active_sessions}{off}"),
+    "max_sessions": ScalarFormula("{max_sessions}{off}"),
+    "capacity": ScalarFormula("{active_sessions}{off}", "{max_sessions}{off}"),
+    "turns_per_session": ScalarFormula("rate({session_turns}_sum[{sw}]{off})", "rate({session_turns}_count[{sw}]{off})"),
+    "tokens_per_session": ScalarFormula("rate({tokens}[{sw}]{off})", "rate({sessions_completed}[{sw}]{off})"),
+    "cost_per_session": ScalarFormula("rate({session_cost}[{sw}]{off})", "rate({sessions_completed}[{sw}]{off})"),
+    "tts_chars_per_turn": ScalarFormula("rate({tts_characters}[{rw}]{off})", "rate({turns}[{rw}]{off})"),
+    "turn_rate": ScalarFormula("rate({turns}[{rw}]{off})"),
+    "tool_call_rate": _ratio_or_zero("rate({tool_calls}[{rw}]{off})", "rate({turns}[{rw}]{off})"),
+}
+
 #: Scalar stat -> PromQL template.  ``{by}`` is ``by (agent)`` or empty (fleet),
 #: ``{rw}``/``{sw}`` the rate/session windows, ``{off}`` an optional `` offset 1d``
 #: (baseline comparison), other names are metric roles or labels.
-SCALAR_TEMPLATES: Mapping[str, str] = {
-    "wer": "avg {by} ({wer}{off})",
-    "mos": "avg {by} ({mos}{off})",
-    "rtf": "avg {by} ({rtf}{off})",
-    "interruption_rate": (
-        "(sum {by} (rate({interruptions}[{rw}]{off})) or sum {by} (rate({turns}[{rw}]{off})) * 0)"
-        " / sum {by} (rate({turns}[{rw}]{off}))"
-    ),
-    "tool_success_rate": (
-        "(sum {by} (rate({tool_calls}{{{outcome}=\"{success}\"}}[{rw}]{off}))"
-        " or sum {by} (rate({tool_calls}[{rw}]{off})) * 0)"
-        " / sum {by} (rate({tool_calls}[{rw}]{off}))"
-    ),
-    "error_rate": (
-        "(sum {by} (rate({errors}[{rw}]{off})) or sum {by} (rate({requests}[{rw}]{off})) * 0)"
-        " / sum {by} (rate({requests}[{rw}]{off}))"
-    ),
-    "active_sessions": "sum {by} ({active_sessions}{off})",
-    "max_sessions": "sum {by} ({max_sessions}{off})",
-    "capacity": "sum {by} ({active_sessions}{off}) / sum {by} ({max_sessions}{off})",
-    "turns_per_session": (
-        "sum {by} (rate({session_turns}_sum[{sw}]{off})) / sum {by} (rate({session_turns}_count[{sw}]{off}))"
-    ),
-    "tokens_per_session": (
-        "sum {by} (rate({tokens}[{sw}]{off})) / sum {by} (rate({sessions_completed}[{sw}]{off}))"
-    ),
-    "cost_per_session": (
-        "sum {by} (rate({session_cost}[{sw}]{off})) / sum {by} (rate({sessions_completed}[{sw}]{off}))"
-    ),
-    "tts_chars_per_turn": "sum {by} (rate({tts_characters}[{rw}]{off})) / sum {by} (rate({turns}[{rw}]{off}))",
-    "turn_rate": "sum {by} (rate({turns}[{rw}]{off}))",
-    "tool_call_rate": (
-        "(sum {by} (rate({tool_calls}[{rw}]{off})) or sum {by} (rate({turns}[{rw}]{off})) * 0)"
-        " / sum {by} (rate({turns}[{rw}]{off}))"
-    ),
-}
+SCALAR_TEMPLATES: Mapping[str, str] = {key: formula.template() for key, formula in SCALAR_FORMULAS.items()}
 
-#: Per-component error rate: published as ``error_rate_<component>`` stats.
-COMPONENT_ERROR_TEMPLATE = (
-    "(sum {by} (rate({errors}[{rw}])) or sum {by} (rate({requests}[{rw}])) * 0)"
-    " / sum {by} (rate({requests}[{rw}]))"
-)
+#: Per-component error rate: published as ``error_rate_<component>`` stats (the error rate's formula, by component).
 COMPONENT_ERROR_PREFIX = "error_rate_"
 
 #: The metric role whose ``scale`` applies to a stat (other roles cancel out in ratios).
@@ -296,11 +310,22 @@ class MetricProfile:
         if template is None:
             return None
         by_agent, by_fleet = self._by(*([group] if group else []))
-        scale = self._scale_for(key)
+        scale = self.stat_scale(key)
         return StatExpr(
             key, _scaled(self._fill(template, by_agent, offset), scale),
             _scaled(self._fill(template, by_fleet, offset), scale),
         )
+
+    def scalar_formula(self, key: str) -> ScalarFormula | None:
+        """The formula of a scalar stat computed from this profile's metrics (None: raw PromQL or no scalar)."""
+        if key in self.promql:
+            return None
+        return SCALAR_FORMULAS.get(key)
+
+    def per_agent_sum(self, inner: str, split_label: str | None = None) -> str:
+        """``sum by (<agent>[, split]) (inner)`` for one formula term, without offset."""
+        by_agent, _ = self._by(*([split_label] if split_label else []))
+        return self._fill("sum {by} (" + inner + ")", by_agent)
 
     def component_error_expr(self) -> StatExpr | None:
         """Error rate per component, split into ``error_rate_<component>`` stats."""
@@ -310,8 +335,8 @@ class MetricProfile:
         by_agent, by_fleet = self._by(component)
         return StatExpr(
             COMPONENT_ERROR_PREFIX,
-            self._fill(COMPONENT_ERROR_TEMPLATE, by_agent),
-            self._fill(COMPONENT_ERROR_TEMPLATE, by_fleet),
+            self._fill(SCALAR_TEMPLATES["error_rate"], by_agent),
+            self._fill(SCALAR_TEMPLATES["error_rate"], by_fleet),
             split_label=component,
         )
 
@@ -321,7 +346,8 @@ class MetricProfile:
         window = f"{promql_duration(self.baseline_range)}:{promql_duration(self.baseline_step)}"
         return f"avg_over_time(({expr})[{window}])"
 
-    def _scale_for(self, key: str) -> float:
+    def stat_scale(self, key: str) -> float:
+        """The factor applied to a scalar stat (its metric role's ``scale``)."""
         role = SCALED_BY.get(key)
         return self.metrics[role].scale if role else 1.0
 

@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.stats import sorted_histogram_quantiles
-from voicetop.sources.prometheus.matrix import StepIndex, grid_points, labelled_rows
-
-#: stat -> agent (None: fleet) -> value per step, None where there is no point.
-Columns = dict[str, dict[str | None, list[float | None]]]
+from voicetop.sources.prometheus.matrix import Columns, StepIndex, grid_points, keep_top, labelled_rows
 
 
 @dataclass(frozen=True)
@@ -28,7 +25,6 @@ class HistogramPlan:
     quantiles: tuple[tuple[str, float], ...]
     max_agents: int
     scale: float = 1.0
-
 
 
 def decode_buckets(
@@ -128,24 +124,8 @@ def _publish(
 
 
 def _keep_top(found: Columns, limit: int, count: int) -> None:
-    """``topk(limit, …)`` per step: drop all but the ``limit`` highest values (NaN lowest)."""
     for per_agent in found.values():
-        if len(per_agent) <= limit:
-            continue
-        for index in range(count):
-            present = [(agent, column[index]) for agent, column in per_agent.items() if column[index] is not None]
-            if len(present) <= limit:
-                continue
-            present.sort(key=_rank, reverse=True)
-            for agent, _ in present[limit:]:
-                per_agent[agent][index] = None
-        for agent in [a for a, column in per_agent.items() if column.count(None) == count]:
-            del per_agent[agent]
-
-
-def _rank(item: tuple[str, float]) -> float:
-    value = item[1]
-    return -math.inf if value != value else value  # NaN ranks lowest
+        keep_top(per_agent, limit, count)
 
 
 def _bound(text: str) -> float | None:

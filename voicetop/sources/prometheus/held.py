@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from voicetop.domain.model import Series, Window
-from voicetop.sources.prometheus.buckets import Columns
+from voicetop.sources.prometheus.matrix import Columns
 from voicetop.sources.prometheus.increments import Span
 
 #: Period values kept (a 7-day window at 1 h needs 169).

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 from voicetop.domain.model import Series, Window
-from voicetop.sources.prometheus.buckets import Columns
+from voicetop.sources.prometheus.matrix import Columns
 
 #: Steps younger than this (seconds) are fetched again on the next refresh.
 SETTLE = 60.0

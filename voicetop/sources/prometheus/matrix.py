@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable, Iterator, Mapping
+from typing import Hashable, Iterable, Iterator, Mapping
 
 _NUMBERS = (int, float)
+
+#: stat -> agent (None: fleet) -> value per step, None where there is no point.
+Columns = dict[str, dict[str | None, list[float | None]]]
 
 
 class StepIndex:
@@ -58,3 +61,26 @@ def grid_points(points: Iterable, step_index: StepIndex) -> Iterator[tuple[int, 
         index = step_index(timestamp)
         if index is not None:
             yield index, raw
+
+
+def keep_top(columns: dict[Hashable, list[float | None]], limit: int, count: int) -> None:
+    """``topk(limit, …)`` per step over ``columns``: all but the ``limit`` highest values go (NaN lowest).
+
+    Columns left without any value are removed.
+    """
+    if len(columns) <= limit:
+        return
+    for index in range(count):
+        present = [(key, column[index]) for key, column in columns.items() if column[index] is not None]
+        if len(present) <= limit:
+            continue
+        present.sort(key=_rank, reverse=True)
+        for key, _ in present[limit:]:
+            columns[key][index] = None
+    for key in [k for k, column in columns.items() if column.count(None) == count]:
+        del columns[key]
+
+
+def _rank(item: tuple[object, float]) -> float:
+    value = item[1]
+    return -math.inf if value != value else value  # NaN ranks lowest

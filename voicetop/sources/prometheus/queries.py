@@ -21,9 +21,10 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import QUANTILES, STAGES, Series, Window, stage_stat_key
-from voicetop.profiles.metrics import MetricProfile, StatExpr, promql_duration
-from voicetop.sources.prometheus.buckets import Columns, HistogramPlan, decode_buckets
-from voicetop.sources.prometheus.matrix import StepIndex, grid_points, labelled_rows
+from voicetop.profiles.metrics import SCALAR_FORMULAS, MetricProfile, StatExpr, promql_duration
+from voicetop.sources.prometheus.buckets import HistogramPlan, decode_buckets
+from voicetop.sources.prometheus.matrix import Columns, StepIndex, grid_points, labelled_rows
+from voicetop.sources.prometheus.terms import TermPlan, TermStat, decode_terms
 
 STAT_LABEL = "vt_stat"
 SCOPE_LABEL = "vt_scope"
@@ -56,6 +57,7 @@ class PanelQuery:
     stats: tuple[str, ...]
     split_prefix: str | None = None  # stats named prefix + label value (per component)
     histogram: HistogramPlan | None = None  # a bucket-rate query: quantiles computed here
+    terms: TermPlan | None = None  # a term query: scalar ratios computed here
     period: float | None = None  # the value changes only at multiples of this (seconds)
 
 
@@ -117,6 +119,43 @@ def _stage_query(stage: str, profile: MetricProfile, custom: list[StatExpr]) -> 
     return _query(f"stage:{stage}", exprs, profile.max_agents)
 
 
+def _summable(profile: MetricProfile, key: str) -> bool:
+    formula = profile.scalar_formula(key)
+    return formula is not None and formula.aggregate == "sum"
+
+
+def _term_query(name: str, keys: list[str], profile: MetricProfile, component: StatExpr | None) -> PanelQuery:
+    """One query reading each distinct term of the panel's formulas once (:mod:`.terms`)."""
+    split_label = (component.split_label or "component") if component is not None else None
+    inners: list[str] = []
+
+    def term(inner: str | None) -> int | None:
+        if inner is None:
+            return None
+        if inner not in inners:
+            inners.append(inner)
+        return inners.index(inner)
+
+    stats = []
+    for key in keys:
+        formula = profile.scalar_formula(key)
+        assert formula is not None
+        stats.append(TermStat(
+            key, term(formula.numerator), term(formula.denominator), formula.zero_numerator, profile.stat_scale(key)
+        ))
+    if component is not None:
+        formula = profile.scalar_formula("error_rate") or SCALAR_FORMULAS["error_rate"]
+        stats.append(TermStat(
+            component.key, term(formula.numerator), term(formula.denominator), formula.zero_numerator, split=True
+        ))
+    plan = TermPlan(
+        tuple(profile.per_agent_sum(inner, split_label) for inner in inners), tuple(stats), profile.max_agents, split_label
+    )
+    return PanelQuery(
+        name, plan.promql(), tuple(keys), split_prefix=component.key if component is not None else None, terms=plan
+    )
+
+
 def plan_queries(profile: MetricProfile) -> tuple[PanelQuery, ...]:
     """The queries of one refresh: one per stage, one per scalar panel, one per raw stat."""
     queries: list[PanelQuery] = []
@@ -133,16 +172,18 @@ def plan_queries(profile: MetricProfile) -> tuple[PanelQuery, ...]:
                 continue
             base = key.removesuffix("_baseline")
             (custom if base in profile.promql or key in profile.promql else exprs).append(expr)
-        if panel == "errors":
-            component = profile.component_error_expr()
-            if component is not None:
-                split = (component.key, component.split_label or "component")
-                extra = _parts(component, profile.max_agents, split)
-                base_query = _query(panel, exprs, profile.max_agents)
-                promql = " or ".join(([base_query.promql] if base_query else []) + extra)
-                stats = base_query.stats if base_query else ()
-                queries.append(PanelQuery(panel, promql, stats, split_prefix=component.key))
-                continue
+        component = profile.component_error_expr() if panel == "errors" else None
+        if panel != HELD_PANEL and exprs and all(_summable(profile, e.key) for e in exprs):
+            queries.append(_term_query(panel, [e.key for e in exprs], profile, component))
+            continue
+        if component is not None:
+            split = (component.key, component.split_label or "component")
+            extra = _parts(component, profile.max_agents, split)
+            base_query = _query(panel, exprs, profile.max_agents)
+            promql = " or ".join(([base_query.promql] if base_query else []) + extra)
+            stats = base_query.stats if base_query else ()
+            queries.append(PanelQuery(panel, promql, stats, split_prefix=component.key))
+            continue
         query = _query(panel, exprs, profile.max_agents)
         if query and panel == HELD_PANEL:
             query = replace(query, period=profile.baseline_step)
@@ -170,6 +211,8 @@ def decode_answer(
     """Columns per stat and agent over ``timestamps`` (None where there is no point)."""
     if query.histogram is not None:
         return decode_buckets(rows, query.histogram, timestamps, agent_label)
+    if query.terms is not None:
+        return decode_terms(rows, query.terms, timestamps, agent_label)
     index = StepIndex(timestamps[0], step, len(timestamps)) if timestamps else StepIndex(0.0, step, 0)
     return _decode_tagged(rows, query, len(timestamps), agent_label, index)
 
