@@ -127,7 +127,7 @@ class Window:
         return Window(self.start + seconds, self.end + seconds, self.step)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Series:
     """A sampled series; ``values`` holds NaN where there is no data."""
 
