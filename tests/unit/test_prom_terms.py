@@ -52,6 +52,8 @@ def test_malformed_duplicate_and_untagged_rows_are_skipped():
         row(1, [(100, "8")], agent_id="a", component="llm"),  # duplicate: the first wins
         row(7, [(100, "1")], agent_id="a", component="llm"),  # no such term
         {"metric": {"agent_id": "a"}, "values": [[100, "1"]]},  # untagged
+        {"metric": {"vt_term": ["1"], "agent_id": "a"}, "values": [[100, "1"]]},  # tag not a string
+        row(1, [(100, "1")], agent_id="a", component=["llm"]),  # split label not a string
         row(1, [(100, "1")], agent_id=5, component="llm"),  # agent label not a string
         row(1, [(107, "2"), ("x", "1"), (999, "1")], agent_id="e", component="llm"),  # snaps; garbage dropped
         "not a row",

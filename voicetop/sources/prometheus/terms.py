@@ -71,7 +71,8 @@ def decode_terms(
     # term -> agent -> split value -> column
     cells: list[dict[str | None, dict[str, _Column]]] = [{} for _ in plan.terms]
     for labels, points in labelled_rows(rows):
-        term = known.get(labels.get(TERM_LABEL))  # type: ignore[arg-type]
+        tag = labels.get(TERM_LABEL)
+        term = known.get(tag) if type(tag) is str else None
         if term is None:
             continue
         agent = labels.get(agent_label) or None
