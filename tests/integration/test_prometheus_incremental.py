@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 
-import httpx
 import pytest
 
 from voicetop.config import Connection
 from voicetop.domain.model import QUANTILES, STAGES, Window, stage_stat_key
 from voicetop.profiles.metrics import SEED, parse_profile
 from voicetop.sources.prometheus import PrometheusSource
+from tests.support.server_answers import fetch_once, server_matrix
 
 STEP = 15.0
 
@@ -24,17 +24,6 @@ STEP = 15.0
 def incident_window(scenario, shift: float = 0.0) -> Window:
     end = scenario.incident.start + 1200 + shift  # the incident is under way
     return Window(end - 1800, end, STEP)
-
-
-def server_matrix(url: str, promql: str, window: Window) -> dict[str | None, dict[float, float]]:
-    """The server's own answer: per agent (None: no agent label) the value at each step."""
-    params = {"query": promql, "start": f"{window.start:.3f}", "end": f"{window.end:.3f}", "step": f"{window.step:g}"}
-    response = httpx.get(f"{url}/api/v1/query_range", params=params, timeout=30)
-    response.raise_for_status()
-    return {
-        row["metric"].get("agent_id"): {float(t): float(v) for t, v in row["values"]}
-        for row in response.json()["data"]["result"]
-    }
 
 
 def assert_same(ours, theirs: dict[float, float], what: str) -> None:
@@ -51,11 +40,7 @@ def assert_same(ours, theirs: dict[float, float], what: str) -> None:
 def test_client_side_quantiles_equal_the_servers_histogram_quantile(backfilled_prometheus):
     url = backfilled_prometheus.url
     window = incident_window(backfilled_prometheus.scenario)
-    source = PrometheusSource(Connection(url=url), SEED)
-    try:
-        result = source.fetch(window)
-    finally:
-        source.close()
+    result = fetch_once(url, SEED, window)
     assert result.errors == {}
     compared = 0
     for stage in STAGES:
@@ -78,11 +63,7 @@ def test_client_side_topk_keeps_the_servers_agents_per_step(backfilled_prometheu
     url = backfilled_prometheus.url
     window = incident_window(backfilled_prometheus.scenario)
     profile = parse_profile("[profile]\nmax_agents = 1\n", "top1.toml")
-    source = PrometheusSource(Connection(url=url), profile)
-    try:
-        result = source.fetch(window)
-    finally:
-        source.close()
+    result = fetch_once(url, profile, window)
     expected = server_matrix(
         url, "topk(1, histogram_quantile(0.99, sum by (le, agent_id) (rate(livekit_llm_ttft_ms_bucket[5m]))))", window
     )

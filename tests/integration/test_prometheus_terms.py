@@ -17,12 +17,11 @@ import math
 import pytest
 
 from tests.support.servers import PrometheusServer, backfill, require_binary
-from voicetop.config import Connection
 from voicetop.domain.model import Window
 from voicetop.profiles.metrics import SEED, MetricProfile, parse_profile
-from voicetop.sources.prometheus import PrometheusSource
 from voicetop.sources.prometheus.queries import plan_queries
-from tests.integration.test_prometheus_incremental import incident_window, server_matrix
+from tests.integration.test_prometheus_incremental import incident_window
+from tests.support.server_answers import fetch_once, server_matrix, server_rows
 
 STEP = 15.0
 START = 1_700_000_000.0
@@ -94,11 +93,7 @@ TERM_PANELS = ("conversation", "tools", "errors", "capacity", "cost")
 
 def assert_equal_to_server(url: str, profile: MetricProfile, window: Window, ties: bool = False) -> int:
     """Every stat of the term panels equals the server's topk'd agent and fleet PromQL; returns pairs compared."""
-    source = PrometheusSource(Connection(url=url), profile)
-    try:
-        result = source.fetch(window)
-    finally:
-        source.close()
+    result = fetch_once(url, profile, window)
     assert result.errors == {}
     compared = 0
     for query in plan_queries(profile):
@@ -129,19 +124,8 @@ def assert_equal_to_server(url: str, profile: MetricProfile, window: Window, tie
 
 def top_agents(profile: MetricProfile, agent_expr: str) -> str:
     """The server's ``topk`` over rows that have an agent (agent-less rows count for the fleet only)."""
-    having_agent = f'count by (agent_id) ({{__name__=~"livekit_.+", agent_id!=""}})'
+    having_agent = 'count by (agent_id) ({__name__=~"livekit_.+", agent_id!=""})'
     return f"topk({profile.max_agents}, ({agent_expr}) and on (agent_id) {having_agent})"
-
-
-def server_rows(url: str, promql: str, window: Window) -> list[tuple[dict, dict[float, float]]]:
-    import httpx
-
-    params = {"query": promql, "start": f"{window.start:.3f}", "end": f"{window.end:.3f}", "step": f"{window.step:g}"}
-    response = httpx.get(f"{url}/api/v1/query_range", params=params, timeout=30)
-    response.raise_for_status()
-    return [
-        (row["metric"], {float(t): float(v) for t, v in row["values"]}) for row in response.json()["data"]["result"]
-    ]
 
 
 def compare(ours: dict, agents: dict, fleet: dict, key: str, ties: bool = False) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import QUANTILES, STAGES, Series, Window, stage_stat_key
-from voicetop.profiles.metrics import SCALAR_FORMULAS, MetricProfile, StatExpr, promql_duration
+from voicetop.profiles.metrics import SCALAR_FORMULAS, MetricProfile, ScalarFormula, StatExpr, promql_duration
 from voicetop.sources.prometheus.buckets import HistogramPlan, decode_buckets
 from voicetop.sources.prometheus.matrix import Columns, StepIndex, grid_points, labelled_rows
 from voicetop.sources.prometheus.terms import TermPlan, TermStat, decode_terms
@@ -136,18 +136,13 @@ def _term_query(name: str, keys: list[str], profile: MetricProfile, component: S
             inners.append(inner)
         return inners.index(inner)
 
-    stats = []
-    for key in keys:
-        formula = profile.scalar_formula(key)
-        assert formula is not None
-        stats.append(TermStat(
-            key, term(formula.numerator), term(formula.denominator), formula.zero_numerator, profile.stat_scale(key)
-        ))
-    if component is not None:
-        formula = profile.scalar_formula("error_rate") or SCALAR_FORMULAS["error_rate"]
-        stats.append(TermStat(
-            component.key, term(formula.numerator), term(formula.denominator), formula.zero_numerator, split=True
-        ))
+    def term_stat(key: str, formula: ScalarFormula, scale: float = 1.0, split: bool = False) -> TermStat:
+        return TermStat(key, term(formula.numerator), term(formula.denominator), formula.zero_numerator, scale, split)
+
+    # keys are summable: their formula is the builtin one (raw PromQL stats have their own queries)
+    stats = [term_stat(key, SCALAR_FORMULAS[key], profile.stat_scale(key)) for key in keys]
+    if component is not None:  # the error rate's formula, by component
+        stats.append(term_stat(component.key, SCALAR_FORMULAS["error_rate"], split=True))
     plan = TermPlan(
         tuple(profile.per_agent_sum(inner, split_label) for inner in inners), tuple(stats), profile.max_agents, split_label
     )
