@@ -179,3 +179,20 @@ def test_custom_profile_rules_are_valid_promql(tmp_path):
     (tmp_path / "r.yml").write_text(build_rules(ThresholdSet(), profile).to_yaml())
     checked = promtool("check", "rules", str(tmp_path / "r.yml"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_recording_rules_pass_promtool_for_a_custom_profile(tmp_path):
+    require_binary("promtool")
+    profile = tmp_path / "p.toml"
+    profile.write_text(
+        '[profile]\nagent_label = "service"\nrate_window = "2m"\nrecording_rules = true\n'
+        '[labels]\noutcome = "result"\n[promql]\nstt = \'histogram_quantile($q, sum by (le, service) (rate(x_bucket[5m])))\'\n'
+    )
+    made = voicetop("rules", "--recording", "--profile", str(profile), "--group-prefix", "prod-")
+    assert made.returncode == 0, made.stderr
+    checked = promtool("check", "rules", "/dev/stdin", stdin=made.stdout)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert 'name: "prod-voicetop-recording"' in made.stdout
+    assert "service_le:livekit_llm_ttft_ms_bucket:rate2m" in made.stdout
+    assert "x_bucket" not in made.stdout  # a raw PromQL stage is read as written, not recorded
+    assert 'service:livekit_tool_calls_total_result_success:rate2m' in made.stdout

@@ -166,6 +166,7 @@ _PROFILE_KEYS = {
     "telephony",
     "name", "extends", "agent_label", "rate_window", "session_window", "baseline_range",
     "baseline_step", "success_outcome", "max_agents", "traces", "group_labels", "marker_labels",
+    "recording_rules",
 }
 _LABEL_KEYS = {"outcome", "component"}
 _TOP_KEYS = {"profile", "labels", "metrics", "promql"}
@@ -221,6 +222,7 @@ class MetricProfile:
     baseline_step: float = 3600.0
     success_outcome: str = "success"
     max_agents: int = 500
+    recording_rules: bool = False  # stage quantiles read from voicetop's recording rules (.recording)
     traces: str = "seed"
     telephony: str = ""  # telephony profile read next to the agents ("livekit-server")
     source: str = "builtin"
@@ -484,6 +486,10 @@ def parse_profile(text: str, where: str = "<text>") -> MetricProfile:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise reader.fail("profile.max_agents", "expected a positive integer")
         changes["max_agents"] = value
+    if "recording_rules" in head:
+        if not isinstance(head["recording_rules"], bool):
+            raise reader.fail("profile.recording_rules", "expected true or false")
+        changes["recording_rules"] = head["recording_rules"]
     for key in ("group_labels", "marker_labels"):
         if key in head:
             value = head[key]

@@ -10,8 +10,10 @@ flood the table.
 A stage panel is one bucket-rate query, ``sum by (le, <agent>) (rate(X_bucket
 [R]))``, whose p50/p90/p95/p99 per agent and for the fleet are computed
 client-side (:mod:`.buckets`): the server reads the histogram's bucket series
-once instead of once per quantile and scope.  Stages or quantiles given as raw
-PromQL by the profile still go to the server as written.
+once instead of once per quantile and scope.  With ``recording_rules`` in the
+profile, a stage panel reads the quantiles voicetop's recording rules keep
+instead (:mod:`.recorded`).  Stages or quantiles given as raw PromQL by the
+profile still go to the server as written.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import QUANTILES, STAGES, Series, Window, stage_stat_key
 from voicetop.profiles.metrics import SCALAR_FORMULAS, MetricProfile, ScalarFormula, StatExpr, promql_duration
+from voicetop.sources.prometheus.recording import recording_rules, stage_recording, term_names
 from voicetop.sources.prometheus.buckets import HistogramPlan, decode_buckets
+from voicetop.sources.prometheus.recorded import RecordedPlan, decode_recorded
 from voicetop.sources.prometheus.matrix import Columns, StepIndex, grid_points, labelled_rows
 from voicetop.sources.prometheus.terms import TermPlan, TermStat, decode_terms
 
@@ -57,8 +61,14 @@ class PanelQuery:
     stats: tuple[str, ...]
     split_prefix: str | None = None  # stats named prefix + label value (per component)
     histogram: HistogramPlan | None = None  # a bucket-rate query: quantiles computed here
+    recorded: RecordedPlan | None = None  # recorded quantiles: read as the rules keep them
     terms: TermPlan | None = None  # a term query: scalar ratios computed here
     period: float | None = None  # the value changes only at multiples of this (seconds)
+
+    @property
+    def reads_recordings(self) -> bool:
+        """True when the query reads series kept by voicetop's recording rules."""
+        return self.recorded is not None or (self.terms is not None and self.terms.names is not None)
 
 
 def _tag(expr: str, stat: str, fleet: bool, split: tuple[str, str] | None = None) -> str:
@@ -89,8 +99,13 @@ def _query(name: str, exprs: Sequence[StatExpr], max_agents: int) -> PanelQuery 
 
 
 def _bucket_query(stage: str, profile: MetricProfile, quantiles: list[tuple[str, float]]) -> PanelQuery:
-    """One ``sum by (le, <agent>) (rate(X_bucket[R]))`` query for a stage's quantiles."""
+    """One ``sum by (le, <agent>) (rate(X_bucket[R]))`` query for a stage's quantiles
+    (with recording rules: one read of the recorded quantiles)."""
     ref = profile.metrics[stage]
+    recording = stage_recording(profile, stage) if profile.recording_rules else None
+    if recording is not None:
+        recorded = RecordedPlan(recording, tuple(quantiles), profile.max_agents, ref.scale)
+        return PanelQuery(f"stage:{stage}", recording.selector(), tuple(k for k, _ in quantiles), recorded=recorded)
     promql = (
         f"sum by (le, {profile.agent_label}) "
         f"(rate({ref.name}_bucket[{promql_duration(profile.rate_window)}]))"
@@ -143,9 +158,9 @@ def _term_query(name: str, keys: list[str], profile: MetricProfile, component: S
     stats = [term_stat(key, SCALAR_FORMULAS[key], profile.stat_scale(key)) for key in keys]
     if component is not None:  # the error rate's formula, by component
         stats.append(term_stat(component.key, SCALAR_FORMULAS["error_rate"], split=True))
-    plan = TermPlan(
-        tuple(profile.per_agent_sum(inner, split_label) for inner in inners), tuple(stats), profile.max_agents, split_label
-    )
+    terms = tuple(profile.per_agent_sum(inner, split_label) for inner in inners)
+    names = term_names(terms) if profile.recording_rules else None
+    plan = TermPlan(terms, tuple(stats), profile.max_agents, split_label, names)
     return PanelQuery(
         name, plan.promql(), tuple(keys), split_prefix=component.key if component is not None else None, terms=plan
     )
@@ -191,6 +206,13 @@ def plan_queries(profile: MetricProfile) -> tuple[PanelQuery, ...]:
     return tuple(queries)
 
 
+def profile_recording_rules(profile: MetricProfile) -> list[Mapping[str, object]]:
+    """voicetop's recording rules for ``profile``: the stage quantiles and every term panel's terms."""
+    plain = replace(profile, recording_rules=False)
+    terms = [term for query in plan_queries(plain) if query.terms is not None for term in query.terms.terms]
+    return recording_rules(profile, terms)
+
+
 def clean_value(raw: object) -> float:
     """A sample value as float; NaN, ±Inf and garbage all become NaN."""
     try:
@@ -208,6 +230,8 @@ def decode_answer(
         return decode_buckets(rows, query.histogram, timestamps, agent_label)
     if query.terms is not None:
         return decode_terms(rows, query.terms, timestamps, agent_label)
+    if query.recorded is not None:
+        return decode_recorded(rows, query.recorded, timestamps, agent_label)
     index = StepIndex(timestamps[0], step, len(timestamps)) if timestamps else StepIndex(0.0, step, 0)
     return _decode_tagged(rows, query, len(timestamps), agent_label, index)
 

@@ -33,6 +33,8 @@ from voicetop.sources.prometheus.queries import PanelQuery, decode_answer, plan_
 from voicetop.sources.prometheus.telephony import TelephonyQueries
 
 MAX_WORKERS = 8
+#: Every panel reading recording rules found none of their series in the window.
+NO_RECORDINGS = "no recorded series in the window: are voicetop's recording rules loaded? (voicetop rules --recording)"
 
 
 @dataclass(frozen=True)
@@ -103,19 +105,22 @@ class PrometheusSource:
         deadline = time.monotonic() + self.auth.timeout + 2.0
         series: dict[str, dict[str | None, Series]] = {}
         failures: dict[str, str] = {}
+        answers: dict[str, dict[str, dict[str | None, Series]]] = {}
         for query in self.queries:
             try:
                 remaining = max(0.0, deadline - time.monotonic())
-                answer = futures[query.name].result(timeout=remaining)
+                answers[query.name] = futures[query.name].result(timeout=remaining)
             except FutureTimeout:
                 failures[query.name] = f"prometheus did not answer within {self.auth.timeout:g}s"
                 futures[query.name].cancel()
-                continue
             except Exception as exc:  # already classified in _run_query, or a bug
                 failures[query.name] = self.auth.scrub(describe_exception(exc, self.url, self.auth.timeout))
-                continue
+        for name in _missing_recordings(self.queries, answers):
+            failures[name] = NO_RECORDINGS
+            del answers[name]
+        for name, answer in answers.items():
             with self._lock:
-                self._last_good[query.name] = _Good(time.time(), answer)
+                self._last_good[name] = _Good(time.time(), answer)
             _merge(series, answer)
         if failures and all(q.name in failures for q in self.queries if not q.period):
             # every query that asks the server each refresh failed (held ones may not have asked)
@@ -256,6 +261,18 @@ class PrometheusSource:
         self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
+
+
+def _missing_recordings(queries, answers: dict[str, dict]) -> list[str]:
+    """The recording-reading queries, when every one answered and none found a series.
+
+    One empty panel is a metric with no data; all of them empty means the
+    rules are not loaded (or do not match the profile's names and windows).
+    """
+    reading = [query.name for query in queries if query.reads_recordings]
+    if reading and all(name in answers and not answers[name] for name in reading):
+        return reading
+    return []
 
 
 def _merge(into: dict[str, dict[str | None, Series]], answer: dict[str, dict[str | None, Series]]) -> None:

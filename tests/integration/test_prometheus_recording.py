@@ -1,0 +1,112 @@
+"""Panels read from voicetop's recording rules equal the panels computed from raw series.
+
+The rules of ``voicetop rules --recording`` are evaluated by Debian's promtool
+(``tsdb create-blocks-from rules``) over the canonical scenario and over the
+term panels' awkward cases, into a copy of their TSDBs; a real Prometheus
+serves them.  Every stat, per agent, fleet and component, must then equal
+what the same source computes without the rules (itself held equal to the
+server's own PromQL by test_prometheus_quantiles/test_prometheus_terms).
+
+Prometheus (and promtool) evaluate a rule group at a fixed offset within its
+interval, hashed from the group, so a recorded value at a step is the one
+evaluated up to an interval before it.  The comparisons therefore use a
+window shifted onto the evaluation times, where both must agree exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from tests.integration.test_prometheus_incremental import incident_window
+from tests.integration.test_prometheus_terms import MINUTES, START, STEP, edge_openmetrics
+from tests.support.server_answers import fetch_once
+from tests.support.servers import PrometheusServer, backfill, backfill_rules, require_binary
+from voicetop.domain.model import MetricsResult, Window
+from voicetop.profiles.metrics import SEED
+from voicetop.sources.prometheus.queries import plan_queries, profile_recording_rules
+from voicetop.sources.prometheus.source import NO_RECORDINGS
+
+RECORDING = replace(SEED, recording_rules=True)
+
+
+def _recorded_server(work, tsdb, start: float, end: float) -> PrometheusServer:
+    require_binary("prometheus")
+    backfill_rules(profile_recording_rules(RECORDING), tsdb, work, start, end, interval=STEP)
+    return PrometheusServer(work / "prom", tsdb=tsdb)
+
+
+@pytest.fixture(scope="module")
+def recorded_scenario(tmp_path_factory, backfilled_tsdb, scenario):
+    work = tmp_path_factory.mktemp("recorded")
+    shutil.copytree(backfilled_tsdb, work / "tsdb")
+    with _recorded_server(work, work / "tsdb", scenario.start, scenario.end) as server:
+        server.scenario = scenario
+        yield server
+
+
+@pytest.fixture(scope="module")
+def recorded_edges(tmp_path_factory):
+    require_binary("promtool")
+    work = tmp_path_factory.mktemp("recorded-edges")
+    backfill(edge_openmetrics(), work / "tsdb", work)
+    with _recorded_server(work, work / "tsdb", START, START + 60 * MINUTES) as server:
+        yield server
+
+
+def on_evaluations(server: PrometheusServer, window: Window) -> Window:
+    """``window`` shifted back onto the rules' evaluation times (less than a step)."""
+    name = "agent_id_component:livekit_requests_total:rate5m"
+    rows = server.query(f"{name}[{STEP:g}s]", at=window.end)
+    evaluated = max(float(t) for row in rows for t, _ in row["values"])
+    lag = window.end - evaluated
+    assert 0 <= lag < STEP
+    return Window(window.start - lag, window.end - lag, window.step)
+
+
+def assert_same_result(ours: MetricsResult, theirs: MetricsResult) -> int:
+    """The same stats and agents, NaN for NaN, equal values elsewhere; returns the series compared."""
+    assert ours.errors == {} and theirs.errors == {}
+    assert set(ours.series) == set(theirs.series)
+    compared = 0
+    for key, per_agent in theirs.series.items():
+        assert set(ours.series[key]) == set(per_agent), key
+        for agent, expected in per_agent.items():
+            got = ours.series[key][agent]
+            assert got.timestamps == expected.timestamps
+            for timestamp, mine, value in zip(got.timestamps, got.values, expected.values):
+                if math.isnan(value):
+                    assert math.isnan(mine), (key, agent, timestamp, mine)
+                else:
+                    assert mine == pytest.approx(value, rel=1e-9, abs=1e-12), (key, agent, timestamp)
+            compared += 1
+    return compared
+
+
+def test_scenario_from_recordings_equals_the_computed_panels(recorded_scenario):
+    window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
+    recorded = fetch_once(recorded_scenario.url, RECORDING, window)
+    computed = fetch_once(recorded_scenario.url, SEED, window)
+    stage_keys = {key for query in plan_queries(RECORDING) if query.recorded for key in query.stats}
+    assert stage_keys <= set(recorded.series)
+    assert recorded.series["ttft_p99"]["billing"].last() > 1200  # the incident shows through the rules
+    assert assert_same_result(recorded, computed) > 100
+
+
+def test_term_edge_cases_from_recordings_equal_the_computed_panels(recorded_edges):
+    window = on_evaluations(recorded_edges, Window(START + 600, START + 1800, STEP))
+    recorded = fetch_once(recorded_edges.url, RECORDING, window)
+    computed = fetch_once(recorded_edges.url, SEED, window)
+    assert {"error_rate_llm", "capacity", "tool_success_rate"} <= set(computed.series)
+    assert assert_same_result(recorded, computed) > 20
+
+
+def test_recording_profile_without_the_rules_names_the_fix(backfilled_prometheus):
+    window = incident_window(backfilled_prometheus.scenario)
+    result = fetch_once(backfilled_prometheus.url, RECORDING, window)
+    assert result.errors["ttft_p99"] == NO_RECORDINGS
+    assert result.errors["error_rate"] == NO_RECORDINGS
+    assert "wer" in result.series and "wer" not in result.errors  # the quality panel reads raw series
