@@ -75,3 +75,13 @@ def test_other_thresholds_re_evaluate_everything():
     again = build(builder, result(), relaxed)
     assert not again.breaches
     assert again.agents[0].severity is Severity.OK
+
+
+def test_by_agent_is_for_agent_of_every_agent_and_the_fleet():
+    found = result()
+    found.series["error_rate"] = {"b": flat(0.1)}
+    grouped = found.by_agent()
+    assert set(grouped) == {"a", "b", None}
+    for agent_id, series in grouped.items():
+        assert series == found.for_agent(agent_id)
+        assert list(series) == list(found.for_agent(agent_id))  # same stat order

@@ -138,12 +138,13 @@ class FrameBuilder:
             self._thresholds, self._agents, self._telephony = thresholds, {}, None
         derived = derived_stages or {}
         previous, self._agents = self._agents, {}
-        fleet = self._evaluate(previous, None, result.for_agent(None), derived.get(None))
+        by_agent = result.by_agent()
+        fleet = self._evaluate(previous, None, by_agent.get(None, {}), derived.get(None))
         all_breaches: list[Breach] = list(fleet.breaches)
         agents: list[AgentStats] = []
-        agent_ids = sorted(set(result.agent_ids()) | {a for a in derived if a is not None})
+        agent_ids = sorted({a for a in by_agent if a is not None} | {a for a in derived if a is not None})
         for agent_id in agent_ids:
-            found = self._evaluate(previous, agent_id, result.for_agent(agent_id), derived.get(agent_id))
+            found = self._evaluate(previous, agent_id, by_agent.get(agent_id, {}), derived.get(agent_id))
             all_breaches.extend(found.breaches)
             agents.append(found.stats)
         telephony, all_breaches = self._with_telephony(result, all_breaches)

@@ -461,6 +461,14 @@ class MetricsResult:
         ids = {a for per_agent in self.series.values() for a in per_agent if a is not None}
         return tuple(sorted(ids))
 
+    def by_agent(self) -> dict[str | None, dict[str, Series]]:
+        """Every agent's (None: the fleet's) stat series, keyed by stat: :meth:`for_agent` for all at once."""
+        found: dict[str | None, dict[str, Series]] = {}
+        for key, per_agent in self.series.items():
+            for agent_id, series in per_agent.items():
+                found.setdefault(agent_id, {})[key] = series
+        return found
+
     def for_agent(self, agent_id: str | None) -> dict[str, Series]:
         """All stat series of one agent, keyed by stat."""
         return {

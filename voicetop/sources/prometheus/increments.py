@@ -132,7 +132,7 @@ class StepCache:
         self._shape, self._first, self._count = shape, low, size
         if emptied:
             kept = {
-                stat: {agent: column for agent, column in per_agent.items() if column.count(NO_POINT) != size}
+                stat: {agent: column for agent, column in per_agent.items() if _has_point(column, size)}
                 for stat, per_agent in kept.items()
             }
         self._columns = kept
@@ -168,11 +168,16 @@ class StepCache:
         for stat, per_agent in columns.items():
             found = {}
             for agent, values in per_agent.items():
-                if values.count(NO_POINT) != size:
+                if _has_point(values, size):
                     found[agent] = Series(timestamps, values)
             if found:
                 series[stat] = found
         return series
+
+
+def _has_point(column: tuple[float, ...], size: int) -> bool:
+    """True when a cached column has a point somewhere (the newest or oldest step usually does)."""
+    return bool(column) and (column[-1] is not NO_POINT or column[0] is not NO_POINT or column.count(NO_POINT) != size)
 
 
 def _chunks(low: int, high: int, newest_first: bool) -> list[tuple[int, int]]:
