@@ -1,6 +1,6 @@
 """voicetop benchmark suite (issue #7).
 
-    .venv/bin/python -m bench                  # everything, full size (~15 min; first run backfills ~1 min)
+    .venv/bin/python -m bench                  # everything, full size (~15 min; first run backfills ~2 min)
     .venv/bin/python -m bench --smoke          # quick smoke mode (< 1 min), what CI runs
     .venv/bin/python -m bench --only host,startup --json out.json
 
