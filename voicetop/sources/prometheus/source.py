@@ -34,7 +34,7 @@ from voicetop.sources.prometheus.telephony import TelephonyQueries
 
 MAX_WORKERS = 8
 #: Every panel reading recording rules found none of their series in the window.
-NO_RECORDINGS = "no recorded series in the window: are voicetop's recording rules loaded? (voicetop rules --recording)"
+NO_RECORDINGS = "no recorded series: load voicetop's recording rules (voicetop rules --recording)"
 
 
 @dataclass(frozen=True)
