@@ -23,8 +23,8 @@ import pytest
 
 from tests.integration.test_prometheus_incremental import incident_window
 from tests.integration.test_prometheus_terms import MINUTES, START, STEP, edge_openmetrics
-from tests.support.server_answers import fetch_once
-from tests.support.servers import PrometheusServer, backfill, backfill_rules, require_binary
+from tests.support.server_answers import fetch_once, server_rows
+from tests.support.servers import PrometheusServer, VictoriaServer, backfill, backfill_rules, require_binary
 from voicetop.domain.model import MetricsResult, Window
 from voicetop.profiles.metrics import SEED
 from voicetop.sources.prometheus.queries import plan_queries, profile_recording_rules
@@ -110,3 +110,25 @@ def test_recording_profile_without_the_rules_names_the_fix(backfilled_prometheus
     assert result.errors["ttft_p99"] == NO_RECORDINGS
     assert result.errors["error_rate"] == NO_RECORDINGS
     assert "wer" in result.series and "wer" not in result.errors  # the quality panel reads raw series
+
+
+def test_victoria_metrics_serves_the_recorded_series_alike(recorded_scenario, tmp_path):
+    """The name-regex reads work on VictoriaMetrics too (recorded series imported as they are)."""
+    require_binary("victoria-metrics")
+    window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
+    reach = Window(window.start - 600, window.end, window.step)  # the cache may ask for a little before
+    lines = []
+    for labels, values in server_rows(recorded_scenario.url, '{__name__=~".*:.*"}', reach):
+        name = labels.pop("__name__")
+        text = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+        lines.extend(f"{name}{{{text}}} {value!r} {round(t * 1000)}" for t, value in values.items())
+    with VictoriaServer(tmp_path / "vm") as victoria:
+        victoria.import_prometheus("\n".join(lines) + "\n")
+        from_vm = fetch_once(victoria.url, RECORDING, window)
+    from_prometheus = fetch_once(recorded_scenario.url, RECORDING, window)
+    recorded_stats = {key for query in plan_queries(RECORDING) if query.reads_recordings for key in query.stats}
+    ours = {key: per_agent for key, per_agent in from_vm.series.items() if key in recorded_stats}
+    theirs = {key: per_agent for key, per_agent in from_prometheus.series.items() if key in recorded_stats}
+    assert len(theirs) > 20
+    compared = assert_same_result(replace(from_vm, series=ours), replace(from_prometheus, series=theirs))
+    assert compared > 80
