@@ -148,3 +148,46 @@ def test_prometheus_scrapes_the_demo(served, prometheus_server):
     # Prometheus only has a few seconds of scrapes: agents without a new turn yet are NaN.
     assert len(rate) == len(AGENTS) and len(finite) >= 3
     assert all(100 < value < 10_000 for value in finite)
+
+
+def test_prometheus_evaluates_voicetops_recording_rules_on_the_demo(served, prometheus_server, tmp_path):
+    """The rules of ``voicetop rules --recording``, loaded into a live Prometheus, feed a recording profile."""
+    from voicetop.config import Connection
+    from voicetop.domain.model import Window
+    from voicetop.profiles.metrics import load_profile
+    from voicetop.sources.prometheus import PrometheusSource
+
+    _process, url, _text = served
+    profile_file = tmp_path / "recorded.toml"
+    profile_file.write_text('[profile]\nrate_window = "1m"\nrecording_rules = true\n')
+    rules = tmp_path / "recording.yml"
+    made = subprocess.run(
+        [sys.executable, "-m", "voicetop", "rules", "--recording", "--profile", str(profile_file),
+         "--interval", "1s", "-o", str(rules)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    target = urllib.parse.urlsplit(url).netloc
+    config = (
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        f"rule_files:\n  - {rules}\n"
+        f"scrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: ['{target}']\n"
+    )
+    prometheus = prometheus_server(config)
+    source = PrometheusSource(Connection(url=prometheus.url), load_profile(str(profile_file)))
+    try:
+        deadline = time.monotonic() + 40
+        while True:
+            end = float(int(time.time()))
+            result = source.fetch(Window(end - 20, end, 1.0))
+            p50 = {agent: series.last() for agent, series in result.series.get("e2e_p50", {}).items()}
+            finite = [v for v in p50.values() if v is not None and v == v]
+            if (not result.errors and len(finite) >= 3 and "error_rate" in result.series) or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
+    finally:
+        source.close()
+    assert result.errors == {}
+    assert set(p50) == {spec.agent_id for spec in AGENTS} | {None}
+    assert len(finite) >= 3 and all(100 < value < 10_000 for value in finite)
+    assert {"ttft_p99", "stt_p90", "capacity", "turns_per_session"} <= set(result.series)
