@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="deployment gate: exit 0 when all gates hold, 1 when one fails")
     _add_subcommand_source_flags(check)
     add_check_arguments(check)
-    rules = sub.add_parser("rules", help="write Prometheus alerting rules from the thresholds")
+    rules = sub.add_parser("rules", help="write Prometheus alerting rules from the thresholds (--recording: recording rules)")
     _add_subcommand_source_flags(rules)
     add_rules_arguments(rules)
     from voicetop.commands.open_snapshot import add_open_arguments
