@@ -196,8 +196,11 @@ def test_docs_example_profile_parses():
     from pathlib import Path
 
     text = (Path(__file__).parents[2] / "docs" / "profiles.md").read_text()
-    block = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    blocks = [part.split("```", 1)[0] for part in text.split("```toml\n")[1:]]
+    block = next(b for b in blocks if 'name = "mine"' in b)  # the full user profile example
     profile = parse_profile(block, "docs.toml")
+    for other in blocks:  # every TOML snippet of the page parses
+        parse_profile(other, "snippet.toml")
     assert profile.agent_label == "service" and profile.traces == "livekit"
     assert "rtf" not in profile.stat_keys()
     assert profile.stat_expr("mos").fleet == "avg(tts_mos)"
