@@ -199,8 +199,9 @@ def test_docs_example_profile_parses():
     blocks = [part.split("```", 1)[0] for part in text.split("```toml\n")[1:]]
     block = next(b for b in blocks if 'name = "mine"' in b)  # the full user profile example
     profile = parse_profile(block, "docs.toml")
-    for other in blocks:  # every TOML snippet of the page parses
-        parse_profile(other, "snippet.toml")
+    for other in blocks:  # every metric profile snippet of the page parses
+        if other.startswith("[profile]"):
+            parse_profile(other, "snippet.toml")
     assert profile.agent_label == "service" and profile.traces == "livekit"
     assert "rtf" not in profile.stat_keys()
     assert profile.stat_expr("mos").fleet == "avg(tts_mos)"
