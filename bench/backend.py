@@ -16,7 +16,7 @@ Against a real Prometheus holding a backfilled synthetic fleet of N agents:
 - raw: exactly the range requests the source issued in that cycle (the same
   PromQL and the same start/end/step, see ``PrometheusSource.last_requests``)
   fired concurrently with plain httpx (JSON decoded), interleaved with the
-  cycles;
+  cycles, once the console's deferred collection after the repaint is done;
 - recording rules: at 1,000 agents, the cycle again against the same fleet
   plus the series of voicetop's recording rules, read by a profile with
   ``recording_rules = true`` (stage quantiles and terms from recorded series).
@@ -91,6 +91,7 @@ async def raw_cycle(client: httpx.AsyncClient, url: str, requests) -> float:
 
 async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None) -> dict:
     from voicetop.config import Config, Connection
+    from voicetop.gc_pause import holding
     from voicetop.poller import ViewWindow
     from voicetop.profiles.metrics import SEED
     from voicetop.sources.prometheus import PrometheusSource
@@ -118,6 +119,9 @@ async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None) ->
                 app.apply_frame(frame)
                 repainted = await clock.next_after(framed, timeout=5.0)
                 done = framed + repainted if repainted is not None else time.perf_counter()
+                # the console collects the poll's leftovers after the repaint (gc_pause): let that
+                # finish before timing the raw requests, so it does not slow them
+                await wait_until(pilot, lambda: not holding(), 5.0, "the poll's deferred collection")
                 raw = await raw_cycle(client, url, source.inner.last_requests)
                 stale = len([k for k in (frame.health[0].message or "").split("; ") if k])
                 agents = len(frame.agents)

@@ -30,7 +30,7 @@ from voicetop.domain.model import (
     stage_stat_key,
 )
 from voicetop.domain.thresholds import ThresholdSet
-from voicetop.gc_pause import collection_paused
+from voicetop.gc_pause import collection_paused, hold_until_shown
 from voicetop.sources.base import SIDE_REQUESTS, MetricsSource, SourceError, TraceSource
 
 if TYPE_CHECKING:
@@ -113,6 +113,9 @@ class Poller:
         self._side = ThreadPoolExecutor(max_workers=SIDE_REQUESTS, thread_name_prefix="poll-side")
         self.failures = 0
         self.polls = 0
+        #: Keep the collector paused after a poll until the frame's consumer calls
+        #: ``gc_pause.release_held`` (a console, once the frame is on screen).
+        self.hold_collection = False
 
     # -- control -------------------------------------------------------
     def start(self) -> None:
@@ -158,7 +161,10 @@ class Poller:
         queries, so a poll takes about as long as its slowest request.
         """
         with collection_paused():  # its acyclic garbage is freed by reference counting
-            return self._poll()
+            frame = self._poll()
+            if self.hold_collection:  # the console collects once the frame is on screen
+                hold_until_shown()
+            return frame
 
     def _poll(self) -> Frame:
         with self._lock:

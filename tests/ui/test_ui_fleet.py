@@ -262,3 +262,24 @@ async def test_q_quits_from_help_and_detail_screens(make_app):
             await pilot.press("q")
             await wait_for(pilot, lambda: not app.is_running, what="exit")
         assert app.return_code == 0
+
+
+async def test_collection_held_through_the_poll_resumes_once_the_frame_is_shown(make_app):
+    import gc
+
+    from voicetop.gc_pause import holding
+
+    enabled = gc.isenabled()
+    gc.enable()
+    try:
+        app = make_app()
+        assert app.poller.hold_collection
+        async with app.run_test(size=(120, 40)) as pilot:
+            await started(pilot)
+            frame = app.poller.poll_once()
+            assert holding() and not gc.isenabled()  # held past the poll
+            app.apply_frame(frame, force=True)
+            await wait_for(pilot, lambda: not holding(), what="the hold's release after the repaint")
+            assert gc.isenabled()
+    finally:
+        (gc.enable if enabled else gc.disable)()

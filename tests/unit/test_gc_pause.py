@@ -62,3 +62,33 @@ def test_overlapping_pauses_in_threads_resume_when_the_last_ends() -> None:
     release.set()
     thread.join(5)
     assert gc.isenabled()
+
+
+def test_a_hold_outlives_the_pause_until_released() -> None:
+    from voicetop.gc_pause import hold_until_shown, holding, release_held
+
+    gc.enable()
+    with collection_paused():
+        hold_until_shown()
+        hold_until_shown()  # one hold at a time
+    assert not gc.isenabled() and holding()
+    with collection_paused():
+        release_held()
+        assert not gc.isenabled()  # the running pause still counts
+    assert gc.isenabled() and not holding()
+    release_held()  # nothing held: no effect
+    assert gc.isenabled()
+
+
+def test_a_hold_nobody_releases_ends_by_itself() -> None:
+    import time
+
+    from voicetop.gc_pause import hold_until_shown, holding
+
+    gc.enable()
+    hold_until_shown(timeout=0.05)
+    assert not gc.isenabled()
+    deadline = time.monotonic() + 5
+    while holding() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert gc.isenabled() and not holding()

@@ -12,6 +12,7 @@ from textual.binding import Binding
 
 from voicetop.config import Config
 from voicetop.domain.model import Frame
+from voicetop.gc_pause import release_held
 from voicetop.poller import Poller, ViewWindow
 from voicetop.sources.base import MetricsSource, TraceSource
 from voicetop.ui.format import Palette
@@ -68,6 +69,7 @@ class VoicetopApp(App):
             metrics, self.thresholds, self._frame_from_thread,
             refresh=refresh, view=view, context=self.config.context.name, traces=traces, **extra,
         )
+        self.poller.hold_collection = True  # see apply_frame
         self.frame: Frame | None = None
         self.frames_applied = 0
         self.paused = False
@@ -143,6 +145,8 @@ class VoicetopApp(App):
 
     def apply_frame(self, frame: Frame, force: bool = False) -> None:
         """Show a frame on every screen (dropped while paused unless forced)."""
+        # the poll's leftovers are collected in the idle time after the repaint, not before it
+        self.call_after_refresh(release_held)
         if self.closing or (self.paused and not force):
             return
         had_alerts = bool(self.frame is not None and self.frame.alerts)
