@@ -7,7 +7,7 @@ The output passes ``promtool check rules``; ``-o`` writes atomically.  With a
 profile that reads telephony (``--profile livekit-server``) a ``voicetop-telephony``
 group adds per-node rules for the telephony thresholds.  ``--recording`` writes
 the recording rules that keep the stage quantiles on the server instead
-(:mod:`voicetop.profiles.recording`), for a profile with ``recording_rules = true``.
+(:mod:`voicetop.sources.prometheus.recording`), for a profile with ``recording_rules = true``.
 """
 
 from __future__ import annotations
@@ -70,17 +70,23 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _profile(config):
+    """The context's metric profile; a bad one is a usage error."""
+    from voicetop.profiles.metrics import ProfileError, load_profile
+
+    try:
+        return load_profile(config.context.profile)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def generate(config, *, for_seconds=None, interval=None, severity: str = "both", group_prefix: str = "") -> tuple[str, tuple[str, ...]]:
     """(YAML text, skipped keys) for the config's thresholds and profile."""
     from voicetop import __version__
     from voicetop.alerting.rules import build_rules
     from voicetop.domain.model import Severity
-    from voicetop.profiles.metrics import ProfileError, load_profile
 
-    try:
-        profile = load_profile(config.context.profile)
-    except ProfileError as exc:
-        raise UsageError(str(exc)) from None
+    profile = _profile(config)
     severities = {
         "both": (Severity.WARNING, Severity.CRITICAL),
         "warning": (Severity.WARNING,),
@@ -102,14 +108,10 @@ def generate_recording(config, *, interval=None, group_prefix: str = "") -> str:
     from voicetop import __version__
     from voicetop.alerting import yaml
     from voicetop.alerting.rules import prom_duration
-    from voicetop.profiles.metrics import ProfileError, load_profile
     from voicetop.sources.prometheus.queries import profile_recording_rules
     from voicetop.sources.prometheus.recording import GROUP
 
-    try:
-        profile = load_profile(config.context.profile)
-    except ProfileError as exc:
-        raise UsageError(str(exc)) from None
+    profile = _profile(config)
     rules = profile_recording_rules(profile)
     if not rules:
         raise UsageError(f"profile {profile.name}: every stage and ratio is raw PromQL; there is nothing to record")

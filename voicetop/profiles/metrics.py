@@ -222,7 +222,7 @@ class MetricProfile:
     baseline_step: float = 3600.0
     success_outcome: str = "success"
     max_agents: int = 500
-    recording_rules: bool = False  # stage quantiles read from voicetop's recording rules (.recording)
+    recording_rules: bool = False  # stage and ratio panels read voicetop's recording rules (sources.prometheus.recording)
     traces: str = "seed"
     telephony: str = ""  # telephony profile read next to the agents ("livekit-server")
     source: str = "builtin"

@@ -24,10 +24,10 @@ from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import QUANTILES, STAGES, Series, Window, stage_stat_key
 from voicetop.profiles.metrics import SCALAR_FORMULAS, MetricProfile, ScalarFormula, StatExpr, promql_duration
-from voicetop.sources.prometheus.recording import recording_rules, stage_recording, term_names
 from voicetop.sources.prometheus.buckets import HistogramPlan, decode_buckets
-from voicetop.sources.prometheus.recorded import RecordedPlan, decode_recorded
 from voicetop.sources.prometheus.matrix import Columns, StepIndex, grid_points, labelled_rows
+from voicetop.sources.prometheus.recorded import RecordedPlan, decode_recorded
+from voicetop.sources.prometheus.recording import recording_rules, stage_recording, term_names
 from voicetop.sources.prometheus.terms import TermPlan, TermStat, decode_terms
 
 STAT_LABEL = "vt_stat"

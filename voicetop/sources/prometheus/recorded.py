@@ -1,6 +1,6 @@
-"""Stage quantiles read from voicetop's recording rules (:mod:`voicetop.profiles.recording`).
+"""Stage quantiles read from voicetop's recording rules (:mod:`.recording`).
 
-The answer of ``A:X:quantile_rateW or :X:quantile_rateW`` has one row per agent
+The answer of ``{__name__=~"A:X:quantile_rateW|:X:quantile_rateW"}`` has one row per agent
 and quantile (the ``quantile`` label) and one per quantile for the fleet (the
 metric name starting with ``:``).  Values are scaled like the bucket path's,
 and per-agent rows keep its ``topk(max_agents, …)`` semantics per step.
@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from voicetop.sources.prometheus.recording import QUANTILE_LABEL, StageRecording, quantile_label
 from voicetop.sources.prometheus.matrix import Columns, StepIndex, grid_points, keep_top, labelled_rows
+from voicetop.sources.prometheus.recording import QUANTILE_LABEL, StageRecording, quantile_label
 
 
 @dataclass(frozen=True)
