@@ -19,15 +19,9 @@ from voicetop.domain.timeparse import rfc3339
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.poller import Poller, ViewWindow
 from voicetop.sources.prometheus import PrometheusSource
+from tests.support.user_config import no_user_config  # noqa: F401 (autouse)
 
 GUIDE = ["--ttft-p99", "1200", "--p90-max", "3500", "--p99-max", "5000", "--wer-max", "8", "--success-rate", "95"]
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in ("VOICETOP_CONFIG", "VOICETOP_CONTEXT", "VOICETOP_PROMETHEUS_URL", "VOICETOP_WINDOW"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def check(prometheus_url: str, *args: str) -> tuple[int, dict]:

@@ -19,15 +19,9 @@ from voicetop.profiles.metrics import SEED, parse_profile
 from voicetop.sources.factory import metrics_source
 from voicetop.sources.prometheus import PrometheusSource
 from voicetop.sources.prometheus.queries import plan_queries
+from tests.support.user_config import no_user_config  # noqa: F401 (autouse)
 
 STEP = 15.0
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in ("VOICETOP_CONFIG", "VOICETOP_CONTEXT", "VOICETOP_PROMETHEUS_URL", "VOICETOP_WINDOW"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def incident_window(scenario) -> Window:

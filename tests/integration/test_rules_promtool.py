@@ -22,13 +22,7 @@ from tests.support.servers import require_binary
 from voicetop.alerting.rules import KEY_LABEL, build_rules
 from voicetop.domain.thresholds import DEFAULT_RULES, ThresholdSet
 from voicetop.profiles.metrics import SEED, parse_profile
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in ("VOICETOP_CONFIG", "VOICETOP_CONTEXT", "VOICETOP_PROMETHEUS_URL"):
-        monkeypatch.delenv(name, raising=False)
+from tests.support.user_config import no_user_config  # noqa: F401 (autouse)
 
 
 def promtool(*args: str, stdin: str | None = None, cwd=None) -> subprocess.CompletedProcess:

@@ -17,15 +17,9 @@ from voicetop.export import load_snapshot
 from voicetop.export.timefmt import from_rfc3339
 from voicetop.poller import Poller, ViewWindow
 from voicetop.sources.snapshot import replay_sources
+from tests.support.user_config import no_user_config  # noqa: F401 (autouse)
 
 STEP = 15.0
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in ("VOICETOP_CONFIG", "VOICETOP_CONTEXT", "VOICETOP_PROMETHEUS_URL", "VOICETOP_TRACES_URL", "VOICETOP_WINDOW"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from voicetop.domain.text import expected_one_of
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.export import write_snapshot
 from voicetop.profiles.metrics import BUILTIN_PROFILES, SEED, ProfileError, parse_profile
+from tests.support.user_config import no_user_config  # noqa: F401 (autouse)
 
 STAMPS = WINDOW.timestamps()
 
@@ -50,13 +51,6 @@ def phone() -> dict:
         "jitter_p95": {None: flat(22.0)},
         "join_success_rate": {None: flat(0.97)},
     }
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in ("VOICETOP_CONFIG", "VOICETOP_CONTEXT", "VOICETOP_PROMETHEUS_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def test_telephony_keys_parse_as_gates_in_their_units():

@@ -17,18 +17,12 @@ from voicetop.profiles.metrics import SEED, ProfileError, parse_profile
 from voicetop.sources.prometheus.queries import plan_queries, profile_recording_rules
 from voicetop.sources.prometheus.recorded import RecordedPlan, decode_recorded
 from voicetop.sources.prometheus.recording import stage_recording, term_names, term_record_name
+from tests.support.user_config import no_user_config  # noqa: F401 (autouse)
 
 RECORDING = replace(SEED, recording_rules=True)
 STEPS = (100.0, 115.0, 130.0)
 AGENT = "agent_id:livekit_stt_duration_ms:quantile_rate5m"
 FLEET = ":livekit_stt_duration_ms:quantile_rate5m"
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in ("VOICETOP_CONFIG", "VOICETOP_CONTEXT", "VOICETOP_PROMETHEUS_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def test_stage_names_follow_level_metric_operations():

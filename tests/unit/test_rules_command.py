@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import os
 
-import pytest
 
 from voicetop.cli import main
 from voicetop.domain.thresholds import DEFAULT_RULES
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in ("VOICETOP_CONFIG", "VOICETOP_CONTEXT", "VOICETOP_PROMETHEUS_URL"):
-        monkeypatch.delenv(name, raising=False)
+from tests.support.user_config import no_user_config  # noqa: F401 (autouse)
 
 
 def test_rules_to_stdout(capsys):

@@ -11,14 +11,7 @@ from test_export_data import END, WINDOW, frame, source_info, turns_with_traces
 from voicetop.cli import _join_dash_values, main
 from voicetop.commands.open_snapshot import replay_app, replay_config
 from voicetop.export import load_snapshot, write_snapshot
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in ("VOICETOP_CONFIG", "VOICETOP_CONTEXT", "VOICETOP_PROMETHEUS_URL", "VOICETOP_TRACES_URL",
-                 "VOICETOP_WINDOW", "VOICETOP_THEME"):
-        monkeypatch.delenv(name, raising=False)
+from tests.support.user_config import no_user_config  # noqa: F401 (autouse)
 
 
 @pytest.fixture
