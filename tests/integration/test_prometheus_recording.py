@@ -96,6 +96,32 @@ def test_scenario_from_recordings_equals_the_computed_panels(recorded_scenario):
     assert assert_same_result(recorded, computed) > 100
 
 
+def test_the_server_keeps_the_top_agents_of_each_recorded_quantile(recorded_scenario):
+    """With fewer places than agents, the recorded stage panels send and keep the same top
+    values per step as the computed ones (tied agents may differ, their values may not)."""
+    window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
+    recorded = fetch_once(recorded_scenario.url, replace(RECORDING, max_agents=2), window)
+    computed = fetch_once(recorded_scenario.url, replace(SEED, max_agents=2), window)
+    stage_queries = [query for query in plan_queries(replace(RECORDING, max_agents=2)) if query.recorded]
+    for query in stage_queries:
+        steps: dict[float, int] = {}
+        for labels, values in server_rows(recorded_scenario.url, query.promql, window):
+            if labels.get("agent_id") and labels["quantile"] == "0.99":
+                for t in values:
+                    steps[t] = steps.get(t, 0) + 1
+        assert steps and max(steps.values()) == 2, query.name  # three agents, two places: cut on the server
+        for key in query.stats:
+            for index, t in enumerate(window.timestamps()):
+                kept = [_top(result, key, index) for result in (recorded, computed)]
+                assert len(kept[0]) <= 2 and kept[0] == pytest.approx(kept[1], rel=1e-9), (key, t)
+
+
+def _top(result: MetricsResult, key: str, index: int) -> list[float]:
+    """The agents' values of ``key`` at step ``index``, highest first."""
+    values = [series.values[index] for agent, series in result.series[key].items() if agent is not None]
+    return sorted((v for v in values if not math.isnan(v)), reverse=True)
+
+
 def test_term_edge_cases_from_recordings_equal_the_computed_panels(recorded_edges):
     window = on_evaluations(recorded_edges, Window(START + 600, START + 1800, STEP))
     recorded = fetch_once(recorded_edges.url, RECORDING, window)

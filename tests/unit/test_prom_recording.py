@@ -29,7 +29,7 @@ def test_stage_names_follow_level_metric_operations():
     stt = stage_recording(SEED, "stt")
     assert stt.bucket_rate == "agent_id_le:livekit_stt_duration_ms_bucket:rate5m"
     assert stt.agent_quantile == AGENT and stt.fleet_quantile == FLEET
-    assert stt.selector() == f'{{__name__=~"{AGENT}|{FLEET}"}}'
+    assert stt.selector(500) == f"topk by (quantile) (500, {AGENT}) or {FLEET}"
     service = parse_profile('[profile]\nagent_label = "service"\nrate_window = "2m"\n', "p.toml")
     assert stage_recording(service, "stt").agent_quantile == "service:livekit_stt_duration_ms:quantile_rate2m"
     raw = parse_profile("[promql]\nstt = 'histogram_quantile($q, sum by (le, agent_id) (rate(x_bucket[5m])))'\n", "r.toml")

@@ -26,8 +26,8 @@ from voicetop.domain.telephony import TelephonyStats, with_telephony
 from voicetop.domain.thresholds import ThresholdSet, evaluate
 
 
-#: (stage, ((quantile, stat key), …)) for every stage.
-_STAGE_KEYS = tuple((stage, tuple((q, stage_stat_key(stage, q)) for q, _ in QUANTILES)) for stage in STAGES)
+#: stat key -> (stage, quantile) for every stage quantile.
+_STAGE_OF = {stage_stat_key(stage, q): (stage, q) for stage in STAGES for q, _ in QUANTILES}
 
 
 def agent_stats(
@@ -37,24 +37,22 @@ def agent_stats(
     derived_stages: Mapping[str, StageStats] | None = None,
 ) -> AgentStats:
     """Latest values of an agent's series, with its worst active severity."""
+    quantiles: dict[str, dict[str, float | None]] = {stage: {} for stage in STAGES}
+    scalars: dict[str, float | None] = dict.fromkeys(SCALAR_STATS)
+    for key, found in series.items():  # one pass over what the agent has (a few dozen of many keys)
+        where = _STAGE_OF.get(key)
+        if where is not None:
+            quantiles[where[0]][where[1]] = found.last()
+        elif key in scalars or key.endswith("_baseline"):
+            scalars[key] = found.last()
     stages: dict[str, StageStats] = {}
-    for stage, keys in _STAGE_KEYS:
-        values = {q: _last(series, key) for q, key in keys}
-        if all(v is None for v in values.values()) and derived_stages and stage in derived_stages:
+    for stage, values in quantiles.items():
+        if derived_stages and stage in derived_stages and all(v is None for v in values.values()):
             stages[stage] = derived_stages[stage]
         else:
-            stages[stage] = StageStats(stage=stage, **values)
-    scalars = {key: _last(series, key) for key in SCALAR_STATS}
-    for key, value in series.items():
-        if key.endswith("_baseline"):
-            scalars[key] = value.last()
+            stages[stage] = StageStats(stage, **values)
     severity = max((b.severity for b in breaches if b.active), default=Severity.OK)
     return AgentStats(agent_id, stages, scalars, dict(series), severity)
-
-
-def _last(series: Mapping[str, Series], key: str) -> float | None:
-    found = series.get(key)
-    return None if found is None else found.last()
 
 
 def same_series(a: Series, b: Series) -> bool:

@@ -172,16 +172,23 @@ def _telephony_defaults() -> dict[str, ThresholdRule]:
 
 
 def _runs(flags: list[bool]) -> Iterable[tuple[int, int]]:
-    """Maximal runs of True as (first index, last index)."""
-    start = None
-    for i, flag in enumerate(flags):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            yield start, i - 1
-            start = None
-    if start is not None:
-        yield start, len(flags) - 1
+    """Maximal runs of True as (first index, last index).
+
+    ``list.index`` finds each run's ends in C: this runs for every rule of every
+    agent on each refresh, over the whole window.
+    """
+    position, size = 0, len(flags)
+    while position < size:
+        try:
+            start = flags.index(True, position)
+        except ValueError:
+            return
+        try:
+            end = flags.index(False, start) - 1
+        except ValueError:
+            end = size - 1
+        yield start, end
+        position = end + 1
 
 
 def evaluate_rule(

@@ -105,6 +105,12 @@ class StepCache:
         if end < start:
             return
         cached = self._cached_in(shape, first, last)
+        if cached is not None and (start == cached[1] + 1 or end == cached[0] - 1):
+            # the steady state: new steps next to the cached ones, the window moved by as many
+            self._columns = _extended(self._columns, answer, cached[0] - self._first, cached[1] - self._first + 1,
+                                      skip=start - span_start, length=end - start + 1, at_end=start > cached[1])
+            self._shape, self._first, self._count = shape, min(start, cached[0]), end - start + 1 + cached[1] - cached[0] + 1
+            return
         if cached is None or start > cached[1] + 1 or end < cached[0] - 1:
             low, high = start, end  # nothing cached next to it: start over from this span
             kept: _Cached = {}
@@ -204,6 +210,47 @@ def _paste(columns: _Cached, answer: Columns, size: int, offset: int, skip: int,
             column = target.get(agent, empty)
             pasted = tuple([NO_POINT if v is None else v for v in values[skip:skip + length]])
             target[agent] = column[:offset] + pasted + column[end:]
+
+
+def _extended(
+    columns: _Cached, answer: Columns, start: int, stop: int, *, skip: int, length: int, at_end: bool
+) -> _Cached:
+    """Each column's ``[start:stop]`` with ``length`` answered steps (from ``skip``) after or before it.
+
+    One pass, one new tuple per column: what :func:`_laid` then :func:`_paste`
+    make when the new steps adjoin the kept ones.  A column the answer lacks
+    gets no point at the new steps; a column left without any point goes.
+    """
+    kept = stop - start
+    size = kept + length
+    gap = (NO_POINT,) * length
+    empty = (NO_POINT,) * kept
+    extended: _Cached = {}
+    for stat, per_agent in columns.items():
+        fresh = answer.get(stat) or {}
+        target = extended[stat] = {}
+        for agent, column in per_agent.items():
+            values = fresh.get(agent)
+            if values is None:
+                new = gap
+            elif length == 1:  # the usual case: one new step
+                value = values[skip]
+                new = (NO_POINT if value is None else value,)
+            else:
+                new = tuple([NO_POINT if v is None else v for v in values[skip:skip + length]])
+            column = column[start:stop] + new if at_end else new + column[start:stop]
+            if _has_point(column, size):
+                target[agent] = column
+    for stat, per_agent in answer.items():
+        target = extended.setdefault(stat, {})
+        for agent, values in per_agent.items():
+            if agent in target or (stat in columns and agent in columns[stat]):
+                continue
+            new = tuple([NO_POINT if v is None else v for v in values[skip:skip + length]])
+            column = empty + new if at_end else new + empty
+            if _has_point(column, size):
+                target[agent] = column
+    return {stat: per_agent for stat, per_agent in extended.items() if per_agent}
 
 
 def _laid(columns: _Cached, start: int, stop: int, offset: int, size: int) -> _Cached:

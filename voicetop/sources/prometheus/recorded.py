@@ -1,9 +1,10 @@
 """Stage quantiles read from voicetop's recording rules (:mod:`.recording`).
 
-The answer of ``{__name__=~"A:X:quantile_rateW|:X:quantile_rateW"}`` has one row per agent
-and quantile (the ``quantile`` label) and one per quantile for the fleet (the
-metric name starting with ``:``).  Values are scaled like the bucket path's,
-and per-agent rows keep its ``topk(max_agents, …)`` semantics per step.
+The answer of ``topk by (quantile) (N, A:X:quantile_rateW) or :X:quantile_rateW`` has one row
+per kept agent and quantile (the ``quantile`` label) and one per quantile for
+the fleet (the metric name starting with ``:``).  Values are scaled like the
+bucket path's, and per-agent rows keep its ``topk(max_agents, …)`` semantics
+per step (here too, for an answer that did not apply it).
 """
 
 from __future__ import annotations

@@ -52,13 +52,15 @@ class StageRecording:
             f"histogram_quantile({q!r}, sum by (le) ({self.bucket_rate}))",
         )
 
-    def selector(self) -> str:
-        """The query that reads every recorded quantile of the stage, agents and fleet.
+    def selector(self, max_agents: int) -> str:
+        """The query that reads the recorded quantiles of the stage: the fleet's, and per agent the
+        ``max_agents`` highest of each quantile at each step (the bucket path's ``topk``).
 
-        One name regex rather than ``a or b``: the server skips the ``or``'s label-set matching.
-        Metric names hold no regex metacharacters (``[a-zA-Z0-9_:]``).
+        The server keeps the top per quantile, so a fleet over ``max_agents``
+        sends only the rows the console keeps (half of them at 1,000 agents and
+        the default 500); below it the ``topk`` keeps every row.
         """
-        return f'{{__name__=~"{self.agent_quantile}|{self.fleet_quantile}"}}'
+        return f"topk by ({QUANTILE_LABEL}) ({max_agents}, {self.agent_quantile}) or {self.fleet_quantile}"
 
 
 def stage_recording(profile: MetricProfile, stage: str) -> StageRecording | None:
