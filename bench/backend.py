@@ -19,12 +19,17 @@ Against a real Prometheus holding a backfilled synthetic fleet of N agents:
   cycles, once the console's deferred collection after the repaint is done;
 - recording rules: at 1,000 agents, the cycle again against the same fleet
   plus the series of voicetop's recording rules, read by a profile with
-  ``recording_rules = true`` (stage quantiles and terms from recorded series).
+  ``recording_rules = true`` (stage quantiles and terms from recorded series);
+- CPU: per cycle and per raw run, the CPU time of this process (voicetop's
+  poll, table update and repaint; the raw client) and of the Prometheus
+  process (``/proc/<pid>/stat``), to tell the console's share of a cycle
+  from the server's on a machine where both share the cores.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -89,7 +94,18 @@ async def raw_cycle(client: httpx.AsyncClient, url: str, requests) -> float:
     return time.perf_counter() - started
 
 
-async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None) -> dict:
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 when it cannot be read."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None, server_pid: int | None = None) -> dict:
     from voicetop.config import Config, Connection
     from voicetop.gc_pause import holding
     from voicetop.poller import ViewWindow
@@ -101,6 +117,7 @@ async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None) ->
     view = ViewWindow(WINDOW, STEP, END)
     app = VoicetopApp(metrics=source, config=Config(refresh=3600.0, window=WINDOW, step=STEP), view=view)
     cycle_times, frame_times, raw_times, requests, cells, failed = [], [], [], [], [], []
+    cycle_cpu, cycle_server_cpu, raw_cpu, raw_server_cpu = [], [], [], []
     agents = 0
     try:
         async with app.run_test(size=(120, 40)) as pilot, httpx.AsyncClient(timeout=180) as client:
@@ -113,16 +130,20 @@ async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None) ->
                 at = END - ((cycle + 1) % 40) * STEP  # one step from the frame on screen (never the same)
                 app.poller.view = ViewWindow(WINDOW, STEP, at)
                 before = source.requests
+                cpu, server_cpu = time.process_time(), process_cpu(server_pid)
                 started = time.perf_counter()
                 frame = await asyncio.to_thread(app.poller.poll_once)
                 framed = time.perf_counter()
                 app.apply_frame(frame)
                 repainted = await clock.next_after(framed, timeout=5.0)
                 done = framed + repainted if repainted is not None else time.perf_counter()
+                spent, server_spent = time.process_time() - cpu, process_cpu(server_pid) - server_cpu
                 # the console collects the poll's leftovers after the repaint (gc_pause): let that
                 # finish before timing the raw requests, so it does not slow them
                 await wait_until(pilot, lambda: not holding(), 5.0, "the poll's deferred collection")
+                cpu, server_cpu = time.process_time(), process_cpu(server_pid)
                 raw = await raw_cycle(client, url, source.inner.last_requests)
+                raw_spent, raw_server_spent = time.process_time() - cpu, process_cpu(server_pid) - server_cpu
                 stale = len([k for k in (frame.health[0].message or "").split("; ") if k])
                 agents = len(frame.agents)
                 if cycle < warmup or (stale and not measured and cycle < warmup + MAX_EXTRA_WARMUP):
@@ -134,6 +155,10 @@ async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None) ->
                 requests.append(source.requests - before)
                 cells.append(table.last_sync.updated_cells)
                 failed.append(stale)
+                cycle_cpu.append(spent)
+                cycle_server_cpu.append(server_spent)
+                raw_cpu.append(raw_spent)
+                raw_server_cpu.append(raw_server_spent)
                 measured += 1
                 if measured == cycles:
                     break
@@ -143,6 +168,7 @@ async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None) ->
         "requests": max(requests), "agents": agents, "cycle": cycle_times, "frame": frame_times,
         "raw": raw_times, "cells": median(cells), "panel_queries": len(source.inner.queries),
         "failed": max(failed) if failed else 0, "warmups": warmups,
+        "cpu": {"cycle": cycle_cpu, "cycle server": cycle_server_cpu, "raw": raw_cpu, "raw server": raw_server_cpu},
     }
 
 
@@ -155,12 +181,13 @@ def run(report: Report, counts=(10, 100, 1000), cycles: int = 20, warmup: int = 
         for count in counts:
             log(f"  backend: {count} agents")
             with fleet_prometheus(count, Path(tmp), log) as prom:
-                found = asyncio.run(measure_fleet(prom.url, cycles, warmup))
+                found = asyncio.run(measure_fleet(prom.url, cycles, warmup, server_pid=prom.process.pid))
             add_figures(report, f"{count} agents", found, count >= 1000)
         if 1000 in counts:  # the same fleet, its stage quantiles and terms read from recording rules
             log("  backend: 1000 agents, recording rules")
             with fleet_prometheus(1000, Path(tmp), log, recorded=True) as prom:
-                found = asyncio.run(measure_fleet(prom.url, cycles, warmup, replace(SEED, recording_rules=True)))
+                found = asyncio.run(measure_fleet(prom.url, cycles, warmup, replace(SEED, recording_rules=True),
+                                                  server_pid=prom.process.pid))
             add_figures(report, "1,000 agents, recording rules", found, True)
 
 
@@ -181,3 +208,8 @@ def add_figures(report: Report, fleet: str, found: dict, targets: bool) -> None:
                note=f"median {median(found['raw']) * 1000:.0f} ms")
     report.add(section, f"cycle / raw (medians), {fleet}", median(found["cycle"]) / median(found["raw"]), "×",
                TARGET_RATIO if targets else None)
+    if targets and found["cpu"]["cycle server"] and max(found["cpu"]["cycle server"]) > 0:
+        cpu = {name: median(values) * 1000 for name, values in found["cpu"].items()}
+        report.add(section, f"CPU per refresh, {fleet}: voicetop / Prometheus", cpu["cycle"], "ms",
+                   note=f"Prometheus {cpu['cycle server']:.0f} ms; raw run: client {cpu['raw']:.0f} ms, "
+                        f"Prometheus {cpu['raw server']:.0f} ms (medians; {os.cpu_count()} cores)")

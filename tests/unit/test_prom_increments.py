@@ -147,6 +147,25 @@ def test_bucket_rows_absent_at_a_step_mean_no_point_there():
     assert math.isnan(found["x_p50"]["z"][0]) and found["x_p50"]["z"][1] is None  # one bucket: NaN, like the server
 
 
+def test_one_point_rows_read_like_any_other():
+    """The one-new-step shortcut: merged equal bounds, numbers, NaN and junk labels as in the general path."""
+    plan = HistogramPlan((("x_p50", 0.5),), max_agents=10)
+    rows = [
+        {"metric": {"agent_id": "a", "le": "100"}, "values": [[0.0, "1"]]},
+        {"metric": {"agent_id": "a", "le": "100.0"}, "values": [[0, 3]]},  # the same bound, a bare number
+        {"metric": {"agent_id": "a", "le": "+Inf"}, "values": [[0.0, "4"]]},
+        {"metric": {"agent_id": "b", "le": "+Inf"}, "values": [[0.0, "NaN"]]},
+        {"metric": {"agent_id": "b", "le": "100"}, "values": [[0.0, "2"]]},
+        {"metric": {"agent_id": ["x"], "le": "100"}, "values": [[0.0, "9"]]},  # junk agent: skipped
+        {"metric": {"agent_id": "c", "le": ["100"]}, "values": [[0.0, "9"]]},  # junk bound: skipped
+        {"metric": {"agent_id": "a", "le": "200"}, "values": [[7.5, "9"]]},  # off the grid: no point
+    ]
+    found = decode_buckets(rows, plan, (0.0,), "agent_id")
+    # a: 1 + 3 at 100 of 4, rank 2 → 50; b: its NaN total stays NaN in the envelope and the rank
+    # search ends on the first bound (the values the general path gave before the shortcut)
+    assert found == {"x_p50": {"a": [50.0], "b": [100.0], None: [100.0]}}
+
+
 def bucket_answer(value: float, seen: list):
     """Canned Prometheus: bucket queries put every observation above ``value``;
     other panels answer nothing.  Records each request's range."""

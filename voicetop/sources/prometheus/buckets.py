@@ -17,6 +17,9 @@ from typing import Iterable, Mapping, Sequence
 from voicetop.domain.stats import sorted_histogram_quantiles
 from voicetop.sources.prometheus.matrix import Columns, StepIndex, grid_points, keep_top, labelled_rows
 
+#: A ``le`` text not met yet in this answer.
+_UNSEEN = object()
+
 
 @dataclass(frozen=True)
 class HistogramPlan:
@@ -42,13 +45,16 @@ def decode_buckets(
     count = len(timestamps)
     start = timestamps[0] if timestamps else 0.0
     step_index = StepIndex(start, timestamps[1] - start if count > 1 else 1.0, count)
+    exact = step_index.exact
     per_agent: dict[str | None, dict[float, list[float | None]]] = {}
     bounds: dict[object, float | None] = {}  # le text -> bound (a dozen distinct values)
     for labels, points in labelled_rows(rows):
         le = labels.get("le")
         if type(le) is not str:
             continue
-        bound = bounds[le] if le in bounds else bounds.setdefault(le, _bound(le))
+        bound = bounds.get(le, _UNSEEN)
+        if bound is _UNSEEN:
+            bound = bounds[le] = _bound(le)
         if bound is None:
             continue
         agent = labels.get(agent_label) or None
@@ -60,6 +66,16 @@ def decode_buckets(
         column = buckets.get(bound)
         if column is None:
             column = buckets[bound] = [None] * count
+        if len(points) == 1:  # one new step per refresh: its point without the generator
+            point = points[0]
+            if type(point) is list and len(point) == 2:
+                index = exact.get(point[0])
+                if index is not None and column[index] is None and type(point[1]) is str:
+                    try:
+                        column[index] = float(point[1])
+                    except ValueError:
+                        column[index] = math.nan
+                    continue
         for index, raw in grid_points(points, step_index):
             try:
                 value = float(raw)  # the server sends "NaN" and "+Inf" as strings
