@@ -6,11 +6,16 @@ Against a real Prometheus holding a backfilled synthetic fleet of N agents:
   (counted on its requests session), for each N — must not grow with N;
 - refresh cycle: queries issued → Frame ready (``Poller.poll_once`` in a thread)
   → agent table updated and the screen repainted, in a real headless
-  VoicetopApp at 120×40.  Each cycle moves the window one step (back), as a
-  live console does every step, so values really change.  The source caches
-  the settled steps of each query and asks only for the steps it lacks, so
-  after the first (warm-up) cycle each query fetches one new step: the real
-  steady state of a console, live or time travelling.
+  VoicetopApp at 120×40.  Each cycle moves the window one step (back), as
+  time travel does, so values really change.  The source caches the settled
+  steps of each query and asks only for the steps it lacks, so after the first
+  (warm-up) cycle each query fetches one new step;
+- live refresh: the same at 1,000 agents for a live console, whose source
+  also fetches again, every refresh, the steps of the last minute (they may
+  still get samples, :data:`~voicetop.sources.prometheus.increments.SETTLE`).
+  The window moves one step forward per cycle through the history, the
+  source's clock at its end, as when a new step arrives: each query asks for
+  the new step and again for the rest of the last minute (4 steps);
   Warm-up lasts until a cycle has no stale stat (a first window too big for
   the client timeout fills in over a few refreshes, up to 10 extra cycles);
 - raw: exactly the range requests the source issued in that cycle (the same
@@ -105,7 +110,23 @@ def process_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None, server_pid: int | None = None) -> dict:
+def live_source(url: str, profile):
+    """A PrometheusSource whose clock is set by the bench (``.clock``): live at a time in the history."""
+    from voicetop.config import Connection
+    from voicetop.sources.prometheus import PrometheusSource
+
+    class SetClock(PrometheusSource):
+        clock = END
+
+        def now(self) -> float:
+            return self.clock
+
+    return SetClock(Connection(url=url), profile)
+
+
+async def measure_fleet(
+    url: str, cycles: int, warmup: int = 2, profile=None, server_pid: int | None = None, live: bool = False
+) -> dict:
     from voicetop.config import Config, Connection
     from voicetop.gc_pause import holding
     from voicetop.poller import ViewWindow
@@ -113,7 +134,8 @@ async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None, se
     from voicetop.sources.prometheus import PrometheusSource
     from voicetop.ui.app import VoicetopApp
 
-    source = CountingSource(PrometheusSource(Connection(url=url), profile or SEED))
+    profile = profile or SEED
+    source = CountingSource(live_source(url, profile) if live else PrometheusSource(Connection(url=url), profile))
     view = ViewWindow(WINDOW, STEP, END)
     app = VoicetopApp(metrics=source, config=Config(refresh=3600.0, window=WINDOW, step=STEP), view=view)
     cycle_times, frame_times, raw_times, requests, cells, failed = [], [], [], [], [], []
@@ -126,8 +148,12 @@ async def measure_fleet(url: str, cycles: int, warmup: int = 2, profile=None, se
             await asyncio.to_thread(app.poller.stop, 5.0)  # the bench drives the polls itself
             table = app.screen.table
             measured = warmups = 0
-            for cycle in range(cycles + warmup + MAX_EXTRA_WARMUP):
-                at = END - ((cycle + 1) % 40) * STEP  # one step from the frame on screen (never the same)
+            total = cycles + warmup + MAX_EXTRA_WARMUP
+            for cycle in range(total):
+                if live:  # forward, one step per cycle, ending at the history's end
+                    at = source.inner.clock = END - (total - 1 - cycle) * STEP
+                else:  # back, one step from the frame on screen (never the same)
+                    at = END - ((cycle + 1) % 40) * STEP
                 app.poller.view = ViewWindow(WINDOW, STEP, at)
                 before = source.requests
                 cpu, server_cpu = time.process_time(), process_cpu(server_pid)
@@ -182,13 +208,21 @@ def run(report: Report, counts=(10, 100, 1000), cycles: int = 20, warmup: int = 
             log(f"  backend: {count} agents")
             with fleet_prometheus(count, Path(tmp), log) as prom:
                 found = asyncio.run(measure_fleet(prom.url, cycles, warmup, server_pid=prom.process.pid))
-            add_figures(report, f"{count} agents", found, count >= 1000)
+                add_figures(report, f"{count} agents", found, count >= 1000)
+                if count == max(counts):  # the smoke run (CI) too
+                    log(f"  backend: {count} agents, live refresh")
+                    found = asyncio.run(measure_fleet(prom.url, cycles, warmup, server_pid=prom.process.pid, live=True))
+                    add_figures(report, f"{count:,} agents, live refresh", found, count >= 1000)
         if 1000 in counts:  # the same fleet, its stage quantiles and terms read from recording rules
             log("  backend: 1000 agents, recording rules")
+            recording = replace(SEED, recording_rules=True)
             with fleet_prometheus(1000, Path(tmp), log, recorded=True) as prom:
-                found = asyncio.run(measure_fleet(prom.url, cycles, warmup, replace(SEED, recording_rules=True),
-                                                  server_pid=prom.process.pid))
-            add_figures(report, "1,000 agents, recording rules", found, True)
+                found = asyncio.run(measure_fleet(prom.url, cycles, warmup, recording, server_pid=prom.process.pid))
+                add_figures(report, "1,000 agents, recording rules", found, True)
+                log("  backend: 1000 agents, recording rules, live refresh")
+                found = asyncio.run(measure_fleet(prom.url, cycles, warmup, recording, server_pid=prom.process.pid,
+                                                  live=True))
+                add_figures(report, "1,000 agents, recording rules, live refresh", found, True)
 
 
 def add_figures(report: Report, fleet: str, found: dict, targets: bool) -> None:

@@ -66,23 +66,23 @@ def decode_buckets(
         column = buckets.get(bound)
         if column is None:
             column = buckets[bound] = [None] * count
-        if len(points) == 1:  # one new step per refresh: its point without the generator
-            point = points[0]
+        for point in points:  # inline: a live refresh reads a few points of 10,000s of rows
             if type(point) is list and len(point) == 2:
-                index = exact.get(point[0])
-                if index is not None and column[index] is None and type(point[1]) is str:
-                    try:
-                        column[index] = float(point[1])
+                t, raw = point
+                index = exact.get(t) if type(t) is int or type(t) is float else None
+                if index is not None and type(raw) is str and column[index] is None:
+                    try:  # the usual point: on the grid, a string value, a bound not met yet at this step
+                        column[index] = float(raw)
                     except ValueError:
                         column[index] = math.nan
                     continue
-        for index, raw in grid_points(points, step_index):
-            try:
-                value = float(raw)  # the server sends "NaN" and "+Inf" as strings
-            except (TypeError, ValueError, OverflowError):
-                value = math.nan
-            previous = column[index]
-            column[index] = value if previous is None else previous + value  # equal bounds merge
+            for index, raw in grid_points((point,), step_index):  # anything else, as every reader does
+                try:
+                    value = float(raw)  # the server sends "NaN" and "+Inf" as strings
+                except (TypeError, ValueError, OverflowError):
+                    value = math.nan
+                previous = column[index]
+                column[index] = value if previous is None else previous + value  # equal bounds merge
     return _quantile_columns(per_agent, plan, count)
 
 

@@ -145,7 +145,7 @@ class PrometheusSource:
         (for a query held per period, the period starts it lacks)."""
         lock, cache = self._cache_for(query, key_label)
         with lock:  # a late answer of a timed-out refresh finishes before the next one reads
-            settled = time.time() - SETTLE
+            settled = self.now() - SETTLE  # the clock the live window ends on
             if isinstance(cache, PeriodCache):
                 span = cache.missing(window)
                 held = {} if span is None else cache.store(span, self._fetch_span(query, span, key_label), settled)
