@@ -33,7 +33,7 @@ def column(span: Span, value: float) -> dict:
 def fetch(cache: StepCache, win: Window, answer, settled: float = PAST):
     """What the source does: fetch the missing chunks (answered by ``answer(span)``), keep, read."""
     fresh = []
-    for span in cache.missing(win):
+    for span in cache.missing(win, settled):
         columns = answer(span)
         cache.store(win, span, columns, settled)
         fresh.append((span, columns))
@@ -87,14 +87,33 @@ def test_a_big_window_comes_in_chunks_newest_first_and_survives_a_failure():
     assert series.values == tuple(float(t) for t in big.timestamps())
 
 
-def test_unsettled_steps_are_fetched_again_and_their_new_values_win():
+def test_unsettled_steps_are_read_again_when_the_window_moves_and_the_newest_every_refresh():
     cache = StepCache()
     first = window()
-    fetch(cache, first, lambda s: column(s, 0), settled=END - 2 * STEP)  # last two steps still moving
-    (again,) = cache.missing(first)
-    assert (again.start, again.end) == (END - STEP, END)
-    series = fetch(cache, first, lambda s: column(s, 1000))["x"]["a"]
-    assert series.values[-3:] == (END - 2 * STEP, END - STEP + 1000, END + 1000)
+    moving = END - 2 * STEP  # the last two steps may still get samples
+    fetch(cache, first, lambda s: column(s, 0), settled=moving)
+    (again,) = cache.missing(first, moving)  # the same window again: only its newest step
+    assert (again.start, again.end) == (END, END)
+    series = fetch(cache, first, lambda s: column(s, 1000), settled=moving)["x"]["a"]
+    assert series.values[-3:] == (END - 2 * STEP, END - STEP, END + 1000)
+    later = window(END + STEP)
+    (chunk,) = cache.missing(later, moving + STEP)  # a step on: the unsettled ones again and the new one
+    assert (chunk.start, chunk.end) == (END - STEP, END + STEP)
+    series = fetch(cache, later, lambda s: column(s, 2000), settled=moving + STEP)["x"]["a"]
+    assert series.values[-3:] == (END - STEP + 2000, END + 2000, END + STEP + 2000)
+    (settling,) = cache.missing(later, END + STEP)  # the same window, but its unsettled steps settled since
+    assert (settling.start, settling.end) == (END, END + STEP)
+
+
+def test_a_newest_step_read_again_without_a_series_leaves_a_gap_there_only():
+    cache = StepCache()
+    first = window()
+    both = {"x": {"a": [1.0] * 5, "b": [2.0] * 5}}
+    fetch(cache, first, lambda s: {k: {a: v[:len(s.timestamps())] for a, v in c.items()} for k, c in both.items()},
+          settled=END - 2 * STEP)
+    again = fetch(cache, first, lambda s: {"x": {"a": [3.0]}}, settled=END - 2 * STEP)  # b lost at the newest step
+    assert again["x"]["a"].values[-2:] == (1.0, 3.0)
+    assert again["x"]["b"].values[-2] == 2.0 and math.isnan(again["x"]["b"].values[-1])
 
 
 def test_series_without_a_point_in_the_window_are_left_out():

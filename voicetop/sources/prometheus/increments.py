@@ -9,6 +9,12 @@ travelling (``[``/``]``: new steps at either end) — and drops the steps that
 fell out of the window.  A window the cache answers whole still asks for its
 last step, so every refresh talks to the server and a failing one is noticed.
 
+A live window's unsettled steps (the last minute) are read again when the
+window moves a step.  A refresh of the same window as the last one — a live
+console between two steps, several refreshes per step — reads only the newest
+step again and keeps the others' values from the last read (at most a step
+old; they are read again when the window moves, and once settled).
+
 Missing steps are fetched in chunks of at most :data:`MAX_STEPS`, nearest the
 cached ones (or the newest) first, and each chunk is cached as soon as it
 arrives: a first window too big to fetch within the client timeout still
@@ -60,6 +66,8 @@ class StepCache:
         self._first = 0  # grid index of the first cached step
         self._count = 0
         self._columns: _Cached = {}
+        #: The last read window, the grid index of its first unsettled step and those steps' columns.
+        self._provisional: tuple[Window, int, Columns] | None = None
 
     @staticmethod
     def _grid(window: Window) -> tuple[tuple[float, float, float], int, int]:
@@ -77,8 +85,12 @@ class StepCache:
         low, high = max(first, self._first), min(last, self._first + self._count - 1)
         return (low, high) if low <= high else None
 
-    def missing(self, window: Window) -> list[Span]:
-        """The chunks of ``window`` to fetch, in the order that keeps the cache contiguous."""
+    def missing(self, window: Window, settled: float | None = None) -> list[Span]:
+        """The chunks of ``window`` to fetch, in the order that keeps the cache contiguous.
+
+        With ``settled`` (the time steps up to which no longer change), a window read last
+        time whose unsettled steps are all still unsettled asks for its newest step only.
+        """
         shape, first, last = self._grid(window)
         step, phase, _ = shape
         cached = self._cached_in(shape, first, last)
@@ -93,6 +105,14 @@ class StepCache:
                 chunks += _chunks(first, low - 1, newest_first=True)
             if not chunks:
                 chunks = [(last, last)]
+            elif (
+                settled is not None
+                and phase + (high + 1) * step > settled
+                and self._provisional is not None
+                and self._provisional[:2] == (window, high + 1)
+                and chunks == [(high + 1, last)]
+            ):
+                chunks = [(last, last)]  # the window read last time: only its newest step again
         return [Span(phase + a * step, phase + b * step, step) for a, b in chunks]
 
     def store(self, window: Window, span: Span, answer: Columns, settled: float) -> None:
@@ -155,20 +175,15 @@ class StepCache:
         cached = self._cached_in(shape, first, last)
         columns: _Cached = {}
         settled_end = cached[1] if cached is not None else first - 1
-        if cached is not None and self._first == first and self._count == size and not any(
-            _grid_range(span, phase)[1] > settled_end for span, _ in fresh
-        ):
+        start = max(settled_end + 1, first)  # the steps not cached: unsettled, or not stored
+        unsettled = self._unsettled(window, start, last, fresh, phase)
+        if cached is not None and self._first == first and self._count == size and not unsettled:
             columns = self._columns  # the cache is the window (read only below): the steady state
         elif cached is not None:
             columns = _laid(self._columns, cached[0] - self._first, cached[1] - self._first + 1,
                             cached[0] - first, size)
-        for span, answer in fresh:  # the steps not cached: unsettled, or not stored
-            span_start, span_end = _grid_range(span, phase)
-            start = max(span_start, settled_end + 1, first)
-            end = min(span_end, last)
-            if end < start:
-                continue
-            _paste(columns, answer, size, start - first, start - span_start, end - start + 1)
+        if unsettled:
+            _paste(columns, unsettled, size, start - first, 0, last - start + 1)
         timestamps = window.timestamps()
         series: dict[str, dict[str | None, Series]] = {}
         for stat, per_agent in columns.items():
@@ -179,6 +194,43 @@ class StepCache:
             if found:
                 series[stat] = found
         return series
+
+
+    def _unsettled(
+        self, window: Window, start: int, last: int, fresh: list[tuple[Span, Columns]], phase: float
+    ) -> Columns:
+        """The columns of steps ``start..last`` (not cached): this refresh's answers over the last
+        read of the same window (kept as :attr:`_provisional`).  Where an answer lacks a series
+        the last read had, that series has no point at the answer's steps."""
+        if start > last:
+            self._provisional = None
+            return {}
+        length = last - start + 1
+        merged: Columns = {}
+        known = self._provisional
+        if known is not None and known[:2] == (window, start):
+            merged = {stat: {agent: list(values) for agent, values in per_agent.items()}
+                      for stat, per_agent in known[2].items()}
+        for span, answer in fresh:
+            span_start, span_end = _grid_range(span, phase)
+            low, high = max(span_start, start), min(span_end, last)
+            if high < low:
+                continue
+            at, width = low - start, high - low + 1
+            for stat, per_agent in merged.items():
+                answered = answer.get(stat) or {}
+                for agent, values in per_agent.items():
+                    if agent not in answered:
+                        values[at:at + width] = [None] * width
+            for stat, per_agent in answer.items():
+                target = merged.setdefault(stat, {})
+                for agent, values in per_agent.items():
+                    column = target.get(agent)
+                    if column is None:
+                        column = target[agent] = [None] * length
+                    column[at:at + width] = values[low - span_start:high - span_start + 1]
+        self._provisional = (window, start, merged)
+        return merged
 
 
 def _has_point(column: tuple[float, ...], size: int) -> bool:

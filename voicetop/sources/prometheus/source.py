@@ -151,7 +151,7 @@ class PrometheusSource:
                 held = {} if span is None else cache.store(span, self._fetch_span(query, span, key_label), settled)
                 return cache.series(window, held)
             fresh = []
-            for span in cache.missing(window):  # each chunk is kept as it comes (progress survives a timeout)
+            for span in cache.missing(window, settled):  # each chunk is kept as it comes (progress survives a timeout)
                 answer = self._fetch_span(query, span, key_label)
                 cache.store(window, span, answer, settled)
                 fresh.append((span, answer))
