@@ -157,8 +157,9 @@ async def measure_fleet(
             for cycle in range(total):
                 if live == "step":  # forward, one step per cycle, ending at the history's end
                     at = source.inner.clock = END - (total - 1 - cycle) * STEP
-                elif live == "between":  # the window of the first frame, again
-                    at = END
+                elif live == "between":  # the same window each cycle, a minute before the history's end:
+                    # END is a whole hour, where the 7-day baselines' new hour is read again while under a minute old
+                    at = source.inner.clock = END - 4 * STEP
                 else:  # back, one step from the frame on screen (never the same)
                     at = END - ((cycle + 1) % 40) * STEP
                 app.poller.view = ViewWindow(WINDOW, STEP, at)
