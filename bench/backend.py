@@ -209,6 +209,10 @@ async def measure_fleet(
     }
 
 
+#: How each live mode is named in the figures (None: time travel).
+LIVE_MODES = {None: "", "step": ", live, new step", "between": ", live, between steps"}
+
+
 def run(report: Report, counts=(10, 100, 1000), cycles: int = 20, warmup: int = 2, log=print) -> None:
     from dataclasses import replace
 
@@ -216,28 +220,21 @@ def run(report: Report, counts=(10, 100, 1000), cycles: int = 20, warmup: int = 
 
     with tempfile.TemporaryDirectory(prefix="vt-bench-") as tmp:
         for count in counts:
-            log(f"  backend: {count} agents")
             with fleet_prometheus(count, Path(tmp), log) as prom:
-                found = asyncio.run(measure_fleet(prom.url, cycles, warmup, server_pid=prom.process.pid))
-                add_figures(report, f"{count} agents", found, count >= 1000)
-                if count == max(counts):  # the smoke run (CI) too
-                    log(f"  backend: {count} agents, live refresh (new step, between steps)")
-                    found = asyncio.run(measure_fleet(prom.url, cycles, warmup, server_pid=prom.process.pid, live="step"))
-                    add_figures(report, f"{count:,} agents, live, new step", found, count >= 1000)
-                    found = asyncio.run(measure_fleet(prom.url, cycles, warmup, server_pid=prom.process.pid,
-                                                      live="between"))
-                    add_figures(report, f"{count:,} agents, live, between steps", found, count >= 1000)
+                # the largest fleet live too (in the smoke run as well, so CI runs every mode)
+                for live in LIVE_MODES if count == max(counts) else (None,):
+                    log(f"  backend: {count} agents{LIVE_MODES[live]}")
+                    found = asyncio.run(measure_fleet(prom.url, cycles, warmup, server_pid=prom.process.pid, live=live))
+                    name = f"{count:,} agents{LIVE_MODES[live]}" if live else f"{count} agents"
+                    add_figures(report, name, found, count >= 1000)
         if 1000 in counts:  # the same fleet, its stage quantiles and terms read from recording rules
-            log("  backend: 1000 agents, recording rules")
             recording = replace(SEED, recording_rules=True)
             with fleet_prometheus(1000, Path(tmp), log, recorded=True) as prom:
-                found = asyncio.run(measure_fleet(prom.url, cycles, warmup, recording, server_pid=prom.process.pid))
-                add_figures(report, "1,000 agents, recording rules", found, True)
-                log("  backend: 1000 agents, recording rules, live refresh")
-                for live, name in (("step", "new step"), ("between", "between steps")):
+                for live in LIVE_MODES:
+                    log(f"  backend: 1000 agents, recording rules{LIVE_MODES[live]}")
                     found = asyncio.run(measure_fleet(prom.url, cycles, warmup, recording, server_pid=prom.process.pid,
                                                       live=live))
-                    add_figures(report, f"1,000 agents, recording rules, live, {name}", found, True)
+                    add_figures(report, f"1,000 agents, recording rules{LIVE_MODES[live]}", found, True)
 
 
 def add_figures(report: Report, fleet: str, found: dict, targets: bool) -> None:

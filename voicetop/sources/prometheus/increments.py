@@ -129,7 +129,8 @@ class StepCache:
             # the steady state: new steps next to the cached ones, the window moved by as many
             self._columns = _extended(self._columns, answer, cached[0] - self._first, cached[1] - self._first + 1,
                                       skip=start - span_start, length=end - start + 1, at_end=start > cached[1])
-            self._shape, self._first, self._count = shape, min(start, cached[0]), end - start + 1 + cached[1] - cached[0] + 1
+            self._shape, self._first = shape, min(start, cached[0])
+            self._count = (end - start + 1) + (cached[1] - cached[0] + 1)
             return
         if cached is None or start > cached[1] + 1 or end < cached[0] - 1:
             low, high = start, end  # nothing cached next to it: start over from this span
@@ -194,7 +195,6 @@ class StepCache:
             if found:
                 series[stat] = found
         return series
-
 
     def _unsettled(
         self, window: Window, start: int, last: int, fresh: list[tuple[Span, Columns]], phase: float

@@ -105,7 +105,8 @@ def _bucket_query(stage: str, profile: MetricProfile, quantiles: list[tuple[str,
     recording = stage_recording(profile, stage) if profile.recording_rules else None
     if recording is not None:
         recorded = RecordedPlan(recording, tuple(quantiles), profile.max_agents, ref.scale)
-        return PanelQuery(f"stage:{stage}", recording.selector(profile.max_agents), tuple(k for k, _ in quantiles), recorded=recorded)
+        selector = recording.selector(profile.max_agents)
+        return PanelQuery(f"stage:{stage}", selector, tuple(k for k, _ in quantiles), recorded=recorded)
     promql = (
         f"sum by (le, {profile.agent_label}) "
         f"(rate({ref.name}_bucket[{promql_duration(profile.rate_window)}]))"

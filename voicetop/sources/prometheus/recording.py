@@ -85,7 +85,7 @@ def quantile_label(q: float) -> str:
 
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_TERM = re.compile(rf"sum by \(([a-zA-Z0-9_, ]+)\) \((.*)\)")
+_TERM = re.compile(r"sum by \(([a-zA-Z0-9_, ]+)\) \((.*)\)")
 _RATE = re.compile(rf"rate\(({_NAME})(\{{[^{{}}]*\}})?\[([0-9a-z]+)\]\)")
 _MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
 
