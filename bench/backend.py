@@ -47,6 +47,7 @@ import httpx
 from bench.common import Report, median, p95
 from bench.fleet import END, fleet_prometheus
 from bench.headless import RepaintClock, wait_until
+from bench.pty_run import cpu_seconds
 
 STEP = 15.0
 WINDOW = 900.0
@@ -107,10 +108,9 @@ def process_cpu(pid: int | None) -> float:
     if pid is None:
         return 0.0
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return cpu_seconds(pid)
     except (OSError, IndexError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def live_source(url: str, profile):

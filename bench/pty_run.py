@@ -21,6 +21,13 @@ from dataclasses import dataclass
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far, not its children."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def _set_size(fd: int, columns: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
@@ -91,9 +98,7 @@ class PtyProcess:
 
     def sample(self) -> Sample:
         """CPU seconds and RSS of the process (not its children) right now."""
-        with open(f"/proc/{self.pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / TICKS
+        cpu = cpu_seconds(self.pid)
         rss = 0
         with open(f"/proc/{self.pid}/status") as handle:
             for line in handle:

@@ -260,7 +260,7 @@ def _paste(columns: _Cached, answer: Columns, size: int, offset: int, skip: int,
         target = columns.setdefault(stat, {})
         for agent, values in per_agent.items():
             column = target.get(agent, empty)
-            pasted = tuple([NO_POINT if v is None else v for v in values[skip:skip + length]])
+            pasted = _as_cached(values, skip, length)
             target[agent] = column[:offset] + pasted + column[end:]
 
 
@@ -283,26 +283,28 @@ def _extended(
         target = extended[stat] = {}
         for agent, column in per_agent.items():
             values = fresh.get(agent)
-            if values is None:
-                new = gap
-            elif length == 1:  # the usual case: one new step
-                value = values[skip]
-                new = (NO_POINT if value is None else value,)
-            else:
-                new = tuple([NO_POINT if v is None else v for v in values[skip:skip + length]])
+            new = gap if values is None else _as_cached(values, skip, length)
             column = column[start:stop] + new if at_end else new + column[start:stop]
             if _has_point(column, size):
                 target[agent] = column
     for stat, per_agent in answer.items():
         target = extended.setdefault(stat, {})
         for agent, values in per_agent.items():
-            if agent in target or (stat in columns and agent in columns[stat]):
+            if agent in target:  # kept above (one dropped there has no point here either)
                 continue
-            new = tuple([NO_POINT if v is None else v for v in values[skip:skip + length]])
+            new = _as_cached(values, skip, length)
             column = empty + new if at_end else new + empty
             if _has_point(column, size):
                 target[agent] = column
     return {stat: per_agent for stat, per_agent in extended.items() if per_agent}
+
+
+def _as_cached(values: list[float | None], skip: int, length: int) -> tuple[float, ...]:
+    """``length`` answered steps from ``skip`` as the cache keeps them (NO_POINT where None)."""
+    if length == 1:  # the usual case: one new step
+        value = values[skip]
+        return (NO_POINT if value is None else value,)
+    return tuple([NO_POINT if v is None else v for v in values[skip:skip + length]])
 
 
 def _laid(columns: _Cached, start: int, stop: int, offset: int, size: int) -> _Cached:
