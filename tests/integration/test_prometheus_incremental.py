@@ -16,6 +16,7 @@ from voicetop.config import Connection
 from voicetop.domain.model import QUANTILES, STAGES, Window, stage_stat_key
 from voicetop.profiles.metrics import SEED, parse_profile
 from voicetop.sources.prometheus import PrometheusSource
+from voicetop.sources.prometheus.increments import SETTLE
 from tests.support.server_answers import fetch_once, server_matrix
 
 STEP = 15.0
@@ -136,3 +137,41 @@ def test_held_baselines_equal_the_servers_answer_at_every_step(backfilled_promet
                 assert_same(ours, values, (stat, agent))
                 compared += 1
     assert compared > 6
+
+
+@pytest.mark.parametrize("server", ["backfilled_prometheus", "victoria"])
+def test_a_live_step_reads_the_step_settled_since_and_the_new_one_and_equals_a_full_fetch(request, server):
+    """Two points, a minute apart, with one range query (VictoriaMetrics aligns only long ranges)."""
+    backend = request.getfixturevalue(server)
+    url = backend.url
+    first = incident_window(backend.scenario)
+    moved = incident_window(backend.scenario, STEP)
+    source = PrometheusSource(Connection(url=url), SEED)
+    fresh = PrometheusSource(Connection(url=url), SEED)
+    clock = [first.end]
+    source.now = lambda: clock[0]  # a live console: the window ends now, the last minute is unsettled
+    try:
+        source.fetch(first)
+        source.fetch(first)  # between two steps: the newest step only
+        assert {(r.start, r.end, r.step) for r in source.last_requests if r.step != "3600"} == {
+            (f"{first.end:.3f}", f"{first.end:.3f}", "15")}
+        clock[0] = moved.end
+        incremental = source.fetch(moved)
+        requests = [r for r in source.last_requests if r.step != "3600"]
+        full = fresh.fetch(moved)
+    finally:
+        source.close()
+        fresh.close()
+    settled_since = moved.end - SETTLE  # the step that left the last minute
+    assert len(requests) == len([q for q in source.queries if not q.period])
+    assert {(r.start, r.end, r.step) for r in requests} == {
+        (f"{settled_since:.3f}", f"{moved.end:.3f}", f"{moved.end - settled_since:g}")}
+    assert incremental.errors == full.errors == {}
+    for stat, per_agent in full.series.items():  # the server's data does not change: the same values
+        assert set(incremental.series[stat]) == set(per_agent), stat
+        for agent, series in per_agent.items():
+            ours = incremental.series[stat][agent]
+            assert ours.timestamps == series.timestamps
+            assert [None if math.isnan(v) else v for v in ours.values] == pytest.approx(
+                [None if math.isnan(v) else v for v in series.values], rel=1e-12
+            ), (stat, agent)

@@ -87,7 +87,7 @@ def test_a_big_window_comes_in_chunks_newest_first_and_survives_a_failure():
     assert series.values == tuple(float(t) for t in big.timestamps())
 
 
-def test_unsettled_steps_are_read_again_when_the_window_moves_and_the_newest_every_refresh():
+def test_unsettled_steps_are_read_while_newest_and_once_more_when_they_settle():
     cache = StepCache()
     first = window()
     moving = END - 2 * STEP  # the last two steps may still get samples
@@ -97,10 +97,12 @@ def test_unsettled_steps_are_read_again_when_the_window_moves_and_the_newest_eve
     series = fetch(cache, first, lambda s: column(s, 1000), settled=moving)["x"]["a"]
     assert series.values[-3:] == (END - 2 * STEP, END - STEP, END + 1000)
     later = window(END + STEP)
-    (chunk,) = cache.missing(later, moving + STEP)  # a step on: the unsettled ones again and the new one
-    assert (chunk.start, chunk.end) == (END - STEP, END + STEP)
+    (chunk,) = cache.missing(later, moving + STEP)  # a step on: the one settled since and the new one
+    assert (chunk.start, chunk.end, chunk.step) == (END - STEP, END + STEP, 2 * STEP)
+    assert chunk.timestamps() == (END - STEP, END + STEP)
     series = fetch(cache, later, lambda s: column(s, 2000), settled=moving + STEP)["x"]["a"]
-    assert series.values[-3:] == (END - STEP + 2000, END + 2000, END + STEP + 2000)
+    assert series.timestamps == later.timestamps()
+    assert series.values[-3:] == (END - STEP + 2000, END + 1000, END + STEP + 2000)  # END: its last read
     (settling,) = cache.missing(later, END + STEP)  # the same window, but its unsettled steps settled since
     assert (settling.start, settling.end) == (END, END + STEP)
 

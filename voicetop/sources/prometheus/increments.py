@@ -9,11 +9,13 @@ travelling (``[``/``]``: new steps at either end) — and drops the steps that
 fell out of the window.  A window the cache answers whole still asks for its
 last step, so every refresh talks to the server and a failing one is noticed.
 
-A live window's unsettled steps (the last minute) are read again when the
-window moves a step.  A refresh of the same window as the last one — a live
-console between two steps, several refreshes per step — reads only the newest
-step again and keeps the others' values from the last read (at most a step
-old; they are read again when the window moves, and once settled).
+A live window's unsettled steps (the last minute) are read twice more at
+most: while newest, every refresh reads the step again (a live console
+refreshes several times per step), and once more when it settles.  In
+between they keep the values of their last read, when they were newest.  So a
+refresh that moves the window a step asks for two steps per query — the one
+that settled since and the new one — with one range query whose step is the
+distance between them; a refresh of the same window asks for its newest step.
 
 Missing steps are fetched in chunks of at most :data:`MAX_STEPS`, nearest the
 cached ones (or the newest) first, and each chunk is cached as soon as it
@@ -66,8 +68,9 @@ class StepCache:
         self._first = 0  # grid index of the first cached step
         self._count = 0
         self._columns: _Cached = {}
-        #: The last read window, the grid index of its first unsettled step and those steps' columns.
-        self._provisional: tuple[Window, int, Columns] | None = None
+        #: The last read's unsettled steps: the window's shape, their first and last grid
+        #: index and their columns.
+        self._provisional: tuple[tuple[float, float, float], int, int, Columns] | None = None
 
     @staticmethod
     def _grid(window: Window) -> tuple[tuple[float, float, float], int, int]:
@@ -105,18 +108,35 @@ class StepCache:
                 chunks += _chunks(first, low - 1, newest_first=True)
             if not chunks:
                 chunks = [(last, last)]
-            elif (
-                settled is not None
-                and phase + (high + 1) * step > settled
-                and self._provisional is not None
-                and self._provisional[:2] == (window, high + 1)
-                and chunks == [(high + 1, last)]
-            ):
-                chunks = [(last, last)]  # the window read last time: only its newest step again
+            elif settled is not None and chunks == [(high + 1, last)]:
+                reread = self._rereads(shape, high + 1, last, settled)
+                if reread is not None:
+                    return [reread]
         return [Span(phase + a * step, phase + b * step, step) for a, b in chunks]
+
+    def _rereads(self, shape, start: int, last: int, settled: float) -> Span | None:
+        """The uncached steps ``start..last`` worth asking for when the last read's unsettled steps
+        cover the others: those settled since, those not read yet and the newest.  None when they
+        are not evenly spaced (one range query cannot ask for just them: read all of them)."""
+        known = self._provisional
+        if known is None or known[0] != shape:
+            return None
+        step, phase, _ = shape
+        _, known_first, known_last, _ = known
+        settled_last = math.floor((settled - phase) / step)
+        steps = [index for index in range(start, last + 1)
+                 if index <= settled_last or index == last or not known_first <= index <= known_last]
+        stride = steps[1] - steps[0] if len(steps) > 1 else 1
+        if any(later - earlier != stride for earlier, later in zip(steps, steps[1:])):
+            return None
+        return Span(phase + steps[0] * step, phase + steps[-1] * step, stride * step)
 
     def store(self, window: Window, span: Span, answer: Columns, settled: float) -> None:
         """Keep the settled steps of a fetched ``span`` (and the cached ones still in ``window``)."""
+        if _strided(span, window.step):
+            for piece, columns in _pieces(span, answer, window.step):
+                self.store(window, piece, columns, settled)
+            return
         shape, first, last = self._grid(window)
         step, phase, _ = shape
         span_start, span_end = _grid_range(span, phase)
@@ -177,7 +197,8 @@ class StepCache:
         columns: _Cached = {}
         settled_end = cached[1] if cached is not None else first - 1
         start = max(settled_end + 1, first)  # the steps not cached: unsettled, or not stored
-        unsettled = self._unsettled(window, start, last, fresh, phase)
+        fresh = [piece for span, answer in fresh for piece in _pieces(span, answer, window.step)]
+        unsettled = self._unsettled(shape, start, last, fresh)
         if cached is not None and self._first == first and self._count == size and not unsettled:
             columns = self._columns  # the cache is the window (read only below): the steady state
         elif cached is not None:
@@ -196,11 +217,9 @@ class StepCache:
                 series[stat] = found
         return series
 
-    def _unsettled(
-        self, window: Window, start: int, last: int, fresh: list[tuple[Span, Columns]], phase: float
-    ) -> Columns:
+    def _unsettled(self, shape, start: int, last: int, fresh: list[tuple[Span, Columns]]) -> Columns:
         """The columns of steps ``start..last`` (not cached): this refresh's answers over the last
-        read of the same window (kept as :attr:`_provisional`).  Where an answer lacks a series
+        read's unsettled steps (kept as :attr:`_provisional`).  Where an answer lacks a series
         the last read had, that series has no point at the answer's steps."""
         if start > last:
             self._provisional = None
@@ -208,9 +227,15 @@ class StepCache:
         length = last - start + 1
         merged: Columns = {}
         known = self._provisional
-        if known is not None and known[:2] == (window, start):
-            merged = {stat: {agent: list(values) for agent, values in per_agent.items()}
-                      for stat, per_agent in known[2].items()}
+        if known is not None and known[0] == shape:
+            _, known_first, known_last, columns = known
+            low, high = max(start, known_first), min(last, known_last)
+            if low <= high:
+                before, after = [None] * (low - start), [None] * (last - high)
+                merged = {stat: {agent: before + values[low - known_first:high - known_first + 1] + after
+                                 for agent, values in per_agent.items()}
+                          for stat, per_agent in columns.items()}
+        phase = shape[1]
         for span, answer in fresh:
             span_start, span_end = _grid_range(span, phase)
             low, high = max(span_start, start), min(span_end, last)
@@ -229,7 +254,7 @@ class StepCache:
                     if column is None:
                         column = target[agent] = [None] * length
                     column[at:at + width] = values[low - span_start:high - span_start + 1]
-        self._provisional = (window, start, merged)
+        self._provisional = (shape, start, last, merged)
         return merged
 
 
@@ -243,6 +268,22 @@ def _chunks(low: int, high: int, newest_first: bool) -> list[tuple[int, int]]:
     if newest_first:
         return [(max(low, end - MAX_STEPS + 1), end) for end in range(high, low - 1, -MAX_STEPS)]
     return [(start, min(high, start + MAX_STEPS - 1)) for start in range(low, high + 1, MAX_STEPS)]
+
+
+def _strided(span: Span, step: float) -> bool:
+    """True for a span whose points are several grid steps apart."""
+    return span.end > span.start and round(span.step / step) > 1
+
+
+def _pieces(span: Span, answer: Columns, step: float) -> list[tuple[Span, Columns]]:
+    """A strided span's answer as one-step spans on the grid (any other answer as it is)."""
+    if not _strided(span, step):
+        return [(span, answer)]
+    return [
+        (Span(timestamp, timestamp, step),
+         {stat: {agent: values[at:at + 1] for agent, values in per_agent.items()} for stat, per_agent in answer.items()})
+        for at, timestamp in enumerate(span.timestamps())
+    ]
 
 
 def _grid_range(span: Span, phase: float) -> tuple[int, int]:
