@@ -312,3 +312,21 @@ def test_a_refetched_step_without_a_series_has_no_point_there():
     assert math.isnan(again["x"]["b"].values[-1]) and again["x"]["b"].values[0] == 2.0
     moved = fetch(cache, window(END + STEP), lambda s: {"x": {"a": [4.0] * len(s.timestamps())}})
     assert math.isnan(moved["x"]["b"].values[-2])  # the gap stays a gap in the cache
+
+
+def test_the_same_answers_over_the_same_window_give_the_last_series_and_new_ones_are_merged():
+    cache = StepCache()
+    live = window()
+    settled = END - 2 * STEP  # the last two steps may still get samples
+    fetch(cache, live, lambda s: column(s, 0), settled=settled)
+    (newest,) = cache.missing(live, settled)
+    answer = column(newest, 1000)
+    first = cache.series(live, [(newest, answer)])
+    assert cache.series(live, [(newest, answer)]) is first  # byte-identical answer reused by the source
+    assert first["x"]["a"].values[-1] == END + 1000
+    changed = cache.series(live, [(newest, column(newest, 2000))])  # a new answer: merged again
+    assert changed is not first and changed["x"]["a"].values[-1] == END + 2000
+    assert changed["x"]["a"].values[:-1] == first["x"]["a"].values[:-1]
+    moved = window(END + STEP)  # the cache changes as the window moves: never the old read
+    moved_series = fetch(cache, moved, lambda s: column(s, 3000), settled=settled + STEP)["x"]["a"]
+    assert moved_series.timestamps == moved.timestamps() and moved_series.values[-1] == END + STEP + 3000

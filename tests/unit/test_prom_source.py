@@ -267,3 +267,37 @@ def test_closed_source_refuses_to_fetch():
         source.close()  # idempotent
         with pytest.raises(SourceError, match="closed"):
             source.fetch(WINDOW)
+
+
+def test_a_byte_identical_answer_is_not_decoded_again_and_a_changed_one_is(monkeypatch):
+    import voicetop.sources.prometheus.source as source_module
+
+    decoded = []
+    real_decode = source_module.decode_answer
+
+    def counting_decode(rows, query, *args):
+        decoded.append(query.name)
+        return real_decode(rows, query, *args)
+
+    monkeypatch.setattr(source_module, "decode_answer", counting_decode)
+    value = ["1.5"]
+    answer = lambda path, params, headers: fleet_answer(["a", "b"], value[0])(path, params, headers)  # noqa: E731
+    with CannedServer(answer) as server:
+        source = source_for(server)
+        try:
+            source.fetch(WINDOW)  # the whole window
+            first = source.fetch(WINDOW)  # the cache asks for the last step again
+            after_first = len(decoded)
+            again = source.fetch(WINDOW)  # the same step again: the same bytes come back
+            after_again = len(decoded)
+            value[0] = "2.5"
+            changed = source.fetch(WINDOW)
+        finally:
+            source.close()
+    panels = [q for q in plan_queries(SEED) if not q.period]
+    assert after_first >= len(panels)
+    assert after_again == after_first  # nothing decoded: every answer was the last one again
+    # the new value changes the bucket and tagged answers; the term panels' (empty) answers stay the same
+    assert sorted(decoded[after_again:]) == sorted([q.name for q in panels if q.histogram] + ["quality"])
+    assert again.series == first.series and again.errors == {}
+    assert changed.series["ttft_p99"]["a"].last() == 2.5 and first.series["ttft_p99"]["a"].last() == 1.5

@@ -57,7 +57,7 @@ def agent_stats(
 
 def same_series(a: Series, b: Series) -> bool:
     """Equal timestamps and values, NaN equal to NaN (``==`` says NaN != NaN)."""
-    if a == b:
+    if a is b or a == b:
         return True
     return a.timestamps == b.timestamps and array("d", a.values).tobytes() == array("d", b.values).tobytes()
 

@@ -9,8 +9,10 @@ response (HTML page)``.  Messages never contain credentials or raw bodies.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
 from http import HTTPStatus
 
 import requests
@@ -23,6 +25,8 @@ from voicetop.sources.base import SourceError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 MAX_REASON = 200
+#: Per thread: the digest of the last good body this thread received (see :func:`body_digest`).
+_received = threading.local()
 
 
 class ResponseProblem(SourceError):
@@ -78,7 +82,23 @@ def check_response(response: requests.Response, *args, **kwargs) -> requests.Res
         raise ResponseProblem(describe_status(response.status_code, body))
     if not body.lstrip().startswith(b"{"):
         raise ResponseProblem(f"not a Prometheus API response ({_body_kind(body)})")
+    _received.digest = hashlib.blake2b(body, digest_size=16).digest()
     return response
+
+
+def forget_body() -> None:
+    """Clear this thread's body digest: call before a request whose :func:`body_digest` you read."""
+    _received.digest = None
+
+
+def body_digest() -> bytes | None:
+    """Digest of the last good answer body this thread received (None after :func:`forget_body`).
+
+    The response hook runs in the requesting thread, so a caller reads the
+    digest of its own request right after it returns; equal digests mean a
+    byte-identical answer, which need not be decoded again.
+    """
+    return getattr(_received, "digest", None)
 
 
 def describe_exception(exc: BaseException, url: str, timeout: float) -> str:

@@ -27,8 +27,9 @@ from voicetop.profiles.metrics import SEED, MetricProfile
 from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth, with_url_credentials
 from voicetop.sources.base import SIDE_REQUESTS, SourceError
 from voicetop.sources.prometheus.held import PeriodCache
-from voicetop.sources.prometheus.http import describe_exception, make_client, one_line
+from voicetop.sources.prometheus.http import body_digest, describe_exception, forget_body, make_client, one_line
 from voicetop.sources.prometheus.increments import SETTLE, Span, StepCache
+from voicetop.sources.prometheus.matrix import Columns
 from voicetop.sources.prometheus.queries import PanelQuery, decode_answer, plan_queries
 from voicetop.sources.prometheus.telephony import TelephonyQueries
 
@@ -45,6 +46,16 @@ class RangeRequest:
     start: str
     end: str
     step: str
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    """The last decoded answer of one query: what it asked and the digest of the body it got."""
+
+    query: PanelQuery
+    span: Span
+    digest: bytes
+    columns: Columns
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class PrometheusSource:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prom-query")
         self._last_good: dict[str, _Good] = {}
         self._caches: dict[tuple[str, str | None], tuple[threading.Lock, StepCache | PeriodCache]] = {}
+        self._decoded: dict[tuple[str, str | None], _Decoded] = {}  # written under the query's cache lock
         self._issued: list[RangeRequest] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -167,10 +179,25 @@ class PrometheusSource:
                 found = self._caches[key] = (threading.Lock(), cache)
             return found
 
-    def _fetch_span(self, query: PanelQuery, span: Span, key_label: str | None):
-        """One range request for ``span``, decoded into columns."""
+    def _fetch_span(self, query: PanelQuery, span: Span, key_label: str | None) -> Columns:
+        """One range request for ``span``, decoded into columns.
+
+        An answer byte-identical to this query's last one for the same span —
+        a live console between two steps, re-reading a newest step that got no
+        new samples — reuses the last decoding (columns are never modified
+        once decoded).
+        """
+        forget_body()
         rows = self._range_rows(query.promql, span.start, span.end, span.step)
-        return self._decode(rows, query, span, key_label or self.profile.agent_label)
+        digest = body_digest()
+        key = (query.promql, key_label)
+        last = self._decoded.get(key)
+        if last is not None and last.digest == digest and last.span == span and last.query == query:
+            return last.columns
+        columns = self._decode(rows, query, span, key_label or self.profile.agent_label)
+        if digest is not None:
+            self._decoded[key] = _Decoded(query, span, digest, columns)
+        return columns
 
     def _decode(self, rows: list, query: PanelQuery, span: Span, key_label: str):
         try:
