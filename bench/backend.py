@@ -11,11 +11,11 @@ Against a real Prometheus holding a backfilled synthetic fleet of N agents:
   steps of each query and asks only for the steps it lacks, so after the first
   (warm-up) cycle each query fetches one new step;
 - live refresh: the same at 1,000 agents for a live console, whose source
-  reads the steps of the last minute again when a step arrives (they may
-  still get samples, :data:`~voicetop.sources.prometheus.increments.SETTLE`).
-  "new step": the window moves one step forward per cycle through the
-  history, the source's clock at its end: each query asks for the new step
-  and again for the rest of the last minute (5 steps).  "between steps": the
+  reads the steps of the last minute again (they may still get samples,
+  :data:`~voicetop.sources.prometheus.increments.SETTLE`): the newest every
+  refresh, each once more when it settles.  "new step": the window moves one
+  step forward per cycle through the history, the source's clock at its end:
+  each query asks for the new step and the one settled since (2 points).  "between steps": the
   refreshes until the next step (several per step), the same window: each
   query asks for its newest step again; nothing changes on screen, so the
   cycle ends when the frame is applied;
