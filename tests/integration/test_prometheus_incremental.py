@@ -104,14 +104,7 @@ def test_later_refreshes_fetch_only_new_steps_and_equal_a_full_fetch(backfilled_
     assert incremental.errors == full.errors == {}
     assert full.series["tokens_per_session_baseline"]  # the held baselines are compared too
     assert set(incremental.series) == set(full.series)
-    for stat, per_agent in full.series.items():
-        assert set(incremental.series[stat]) == set(per_agent), stat
-        for agent, series in per_agent.items():
-            ours = incremental.series[stat][agent]
-            assert ours.timestamps == series.timestamps
-            assert [None if math.isnan(v) else v for v in ours.values] == pytest.approx(
-                [None if math.isnan(v) else v for v in series.values], rel=1e-12
-            ), (stat, agent)
+    assert_same_series(incremental, full)
 
 
 def test_held_baselines_equal_the_servers_answer_at_every_step(backfilled_prometheus):
@@ -167,7 +160,12 @@ def test_a_live_step_reads_the_step_settled_since_and_the_new_one_and_equals_a_f
     assert {(r.start, r.end, r.step) for r in requests} == {
         (f"{settled_since:.3f}", f"{moved.end:.3f}", f"{moved.end - settled_since:g}")}
     assert incremental.errors == full.errors == {}
-    for stat, per_agent in full.series.items():  # the server's data does not change: the same values
+    assert_same_series(incremental, full)  # the server's data does not change: the same values
+
+
+def assert_same_series(incremental, full) -> None:
+    """Every stat and agent of ``full`` has the same timestamps and values (NaN alike) in ``incremental``."""
+    for stat, per_agent in full.series.items():
         assert set(incremental.series[stat]) == set(per_agent), stat
         for agent, series in per_agent.items():
             ours = incremental.series[stat][agent]
