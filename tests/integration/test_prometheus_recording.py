@@ -31,6 +31,7 @@ from voicetop.sources.prometheus.queries import plan_queries, profile_recording_
 from voicetop.sources.prometheus.source import NO_RECORDINGS
 
 RECORDING = replace(SEED, recording_rules=True)
+BLOCK = 7200.0  # promtool's block length: its rules backfill writes each block apart
 
 
 def _recorded_server(work, tsdb, start: float, end: float) -> PrometheusServer:
@@ -67,8 +68,26 @@ def on_evaluations(server: PrometheusServer, window: Window) -> Window:
     return Window(window.start - lag, window.end - lag, window.step)
 
 
-def assert_same_result(ours: MetricsResult, theirs: MetricsResult) -> int:
-    """The same stats and agents, NaN for NaN, equal values elsewhere; returns the series compared."""
+def missed_evaluations(server: PrometheusServer, window: Window) -> frozenset[float]:
+    """Steps of ``window`` (on the evaluation times) at which the backfill wrote no recorded sample.
+
+    promtool's rules backfill evaluates each 2-hour block from the block's first
+    whole second, after ending the block before at its last whole second, so an
+    evaluation in the last second before a block boundary (one offset in 15, a
+    hash of the rule file's path) is never written.  A recorded read there takes
+    the evaluation before it; a live Prometheus has no such gap.
+    """
+    name = "agent_id_component:livekit_requests_total:rate5m"
+    rows = server.query(f"{name}[{window.duration + STEP:g}s]", at=window.end)
+    written = {round(float(t), 3) for row in rows for t, _ in row["values"]}
+    missed = frozenset(t for t in window.timestamps() if round(t, 3) not in written)
+    assert all(0 < math.ceil(t / BLOCK) * BLOCK - t < 1 for t in missed), sorted(missed)  # only at boundaries
+    return missed
+
+
+def assert_same_result(ours: MetricsResult, theirs: MetricsResult, skip: frozenset[float] = frozenset()) -> int:
+    """The same stats and agents, NaN for NaN, equal values elsewhere (but at the ``skip`` steps);
+    returns the series compared."""
     assert ours.errors == {} and theirs.errors == {}
     assert set(ours.series) == set(theirs.series)
     compared = 0
@@ -78,6 +97,8 @@ def assert_same_result(ours: MetricsResult, theirs: MetricsResult) -> int:
             got = ours.series[key][agent]
             assert got.timestamps == expected.timestamps
             for timestamp, mine, value in zip(got.timestamps, got.values, expected.values):
+                if timestamp in skip:
+                    continue
                 if math.isnan(value):
                     assert math.isnan(mine), (key, agent, timestamp, mine)
                 else:
@@ -93,7 +114,7 @@ def test_scenario_from_recordings_equals_the_computed_panels(recorded_scenario):
     stage_keys = {key for query in plan_queries(RECORDING) if query.recorded for key in query.stats}
     assert stage_keys <= set(recorded.series)
     assert recorded.series["ttft_p99"]["billing"].last() > 1200  # the incident shows through the rules
-    assert assert_same_result(recorded, computed) > 100
+    assert assert_same_result(recorded, computed, missed_evaluations(recorded_scenario, window)) > 100
 
 
 def test_the_server_keeps_the_top_agents_of_each_recorded_quantile(recorded_scenario):
@@ -103,6 +124,7 @@ def test_the_server_keeps_the_top_agents_of_each_recorded_quantile(recorded_scen
     recorded = fetch_once(recorded_scenario.url, replace(RECORDING, max_agents=2), window)
     computed = fetch_once(recorded_scenario.url, replace(SEED, max_agents=2), window)
     stage_queries = [query for query in plan_queries(replace(RECORDING, max_agents=2)) if query.recorded]
+    missed = missed_evaluations(recorded_scenario, window)
     for query in stage_queries:
         steps: dict[float, int] = {}
         for labels, values in server_rows(recorded_scenario.url, query.promql, window):
@@ -112,6 +134,8 @@ def test_the_server_keeps_the_top_agents_of_each_recorded_quantile(recorded_scen
         assert steps and max(steps.values()) == 2, query.name  # three agents, two places: cut on the server
         for key in query.stats:
             for index, t in enumerate(window.timestamps()):
+                if t in missed:
+                    continue
                 kept = [_top(result, key, index) for result in (recorded, computed)]
                 assert len(kept[0]) <= 2 and kept[0] == pytest.approx(kept[1], rel=1e-9), (key, t)
 
@@ -156,5 +180,6 @@ def test_victoria_metrics_serves_the_recorded_series_alike(recorded_scenario, tm
     ours = {key: per_agent for key, per_agent in from_vm.series.items() if key in recorded_stats}
     theirs = {key: per_agent for key, per_agent in from_prometheus.series.items() if key in recorded_stats}
     assert len(theirs) > 20
-    compared = assert_same_result(replace(from_vm, series=ours), replace(from_prometheus, series=theirs))
+    missed = missed_evaluations(recorded_scenario, window)  # VictoriaMetrics may look back otherwise there
+    compared = assert_same_result(replace(from_vm, series=ours), replace(from_prometheus, series=theirs), missed)
     assert compared > 80
