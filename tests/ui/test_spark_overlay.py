@@ -13,7 +13,8 @@ from voicetop.ui.screens.agent import AgentScreen
 from voicetop.ui.screens.compare import CompareScreen
 from voicetop.ui.screens.fleet import FleetScreen
 from voicetop.ui.widgets.agent_table import AgentTable
-from voicetop.ui.widgets.spark_overlay import MarkerRow, MarkerStrip, marker_columns
+from voicetop.ui.widgets.spark_cell import SparkCell
+from voicetop.ui.widgets.spark_overlay import MarkerCell, MarkerRow, marker_columns
 from voicetop.ui.widgets.sparks import StageSparks
 
 demo = pytest.importorskip("voicetop.sources.demo")
@@ -76,13 +77,16 @@ async def test_b_on_the_fleet_screen_shows_baseline_values_after_the_current_one
         assert "vs 10m ago" in title
         agent = app.frame.agent(app.screen.selected_agent()) or app.frame.fleet
         then = app.frame.baselines[0].for_agent(agent.agent_id)["e2e_p99"].last()
-        base = app.screen.query_one("#base-e2e-p99")
-        assert base.display and base.region.width == 12
-        shown = str(base.render())
+        cell = app.screen.query_one("#cell-e2e-p99", SparkCell)
+        assert cell.widths()[2] == 12
+        shown = cell.base.plain
         assert shown.startswith(f"10m {then:.0f}ms") and shown[-1] in "↑↓="
+        assert cell.render_line(0).text.rstrip().endswith(shown)  # drawn at the cell's right end
         await pilot.press("b")  # off: the suffix goes away
         await wait_for(pilot, lambda: not sparks.has_class("-baseline"), what="baseline off")
-        assert app.screen.query_one("#base-e2e-p99").region.width == 0
+        assert cell.widths()[2] == 0
+        await pilot.pause()
+        assert shown not in cell.render_line(0).text
 
 
 async def test_agent_screen_marks_the_prompt_rollout_at_its_column(fleet, monkeypatch):
@@ -95,21 +99,21 @@ async def test_agent_screen_marks_the_prompt_rollout_at_its_column(fleet, monkey
         await wait_for(pilot, lambda: sparks.has_class("-markers"), what="marker row")
         (marker,) = [m for m in app.frame.markers if m.agent_id == ROLLOUT]
         assert (marker.old, marker.new) == ("v2.3.1", "v2.4.0")
-        strip = app.screen.query_one("#marks-p99", MarkerStrip)
-        await wait_for(pilot, lambda: strip.size.width > 10, what="strip laid out")
-        line = strip.render().plain
-        assert line.count("▲") == 1
+        strip = app.screen.query_one("#marks-p99", MarkerCell)
+        await wait_for(pilot, lambda: strip.widths()[0] > 10, what="strip laid out")
+        width = strip.widths()[0]
+        line = strip.render_line(0).text
+        assert line[:width].count("▲") == 1
         column = line.index("▲")
         # the column of the change's time in the sparkline's span (±1 for bucketing)
         series = app.frame.agent(ROLLOUT).series["e2e_p99"]
         finite = [t for t, v in zip(series.timestamps, series.values) if v == v]
-        expected = (marker.at - finite[0]) / (finite[-1] - finite[0]) * strip.size.width
+        expected = (marker.at - finite[0]) / (finite[-1] - finite[0]) * width
         assert abs(column - expected) <= 1.5
         # the strip sits right under the p99 sparkline, same x and width
-        spark = app.screen.query_one("#spark-e2e-p99")
-        assert (strip.region.x, strip.region.width) == (spark.region.x, spark.region.width)
+        assert strip.spark_span() == app.screen.query_one("#cell-e2e-p99", SparkCell).spark_span()
         row = app.screen.query_one(MarkerRow)
-        assert "→ v2.4.0" in str(app.screen.query_one("#mark-note-p99").render())
+        assert "→ v2.4.0" in strip.note.plain and "→ v2.4.0" in line[width:]
         assert "prompt v2.3.1 → v2.4.0" in str(row.tooltip)
 
 
@@ -124,11 +128,12 @@ async def test_overlays_are_hidden_at_80x24(fleet, monkeypatch):
         sparks = app.screen.query_one(StageSparks)
         await wait_for(pilot, lambda: sparks.has_class("-baseline"), what="baseline")
         await pilot.pause()
-        assert app.screen.query_one("#base-e2e-p99").region.width == 0
+        cell = app.screen.query_one("#cell-e2e-p99", SparkCell)
+        assert cell.widths()[2] == 0
         assert app.screen.query_one(MarkerRow).region.height == 0
         assert sparks.region.height == 7
         # the value text keeps its room: the threshold is still readable
-        assert app.screen.query_one("#val-e2e-p99").region.width == 19
+        assert cell.widths()[1] == 19
 
 
 def test_markers_before_the_row_is_composed_wait_for_the_next_frame():

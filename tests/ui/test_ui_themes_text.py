@@ -192,7 +192,6 @@ async def test_narrow_terminal_keeps_key_columns(make_app):
         assert columns[0] == "agent" and columns[-1] == "status"
         assert {"ttft_p99", "e2e_p90", "e2e_p99"} <= set(columns) and "llm_p90" not in columns
         assert app.screen.has_class("-short")
-        assert not app.screen.query_one("#spark-stt-p50").display or not app.screen.query_one(
-            "#spark-stt-p50").parent.display
+        assert not app.screen.query_one("#cell-stt-p50").display
         await pilot.resize_terminal(160, 48)
         await wait_for(pilot, lambda: len(app.screen.query_one(AgentTable).columns_spec) == 14, what="full columns")

@@ -129,6 +129,7 @@ class AgentScreen(Screen):
         """Below 130 columns the two tables stack; short screens get 1-line sparklines."""
         self.set_class(width < 130, "-narrow")
         self.set_class(height < 40 or width < 100, "-short")
+        self.query_one(StageSparks).set_base_room(width >= 130)
 
     def on_mount(self) -> None:
         self.query_one("#stage-table", KeyedTable).set_columns(STAGE_COLUMNS)

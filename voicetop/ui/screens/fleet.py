@@ -115,6 +115,7 @@ class FleetScreen(Screen):
             self.set_class(name in wanted, name)
         self.table.set_tier(tier_for_width(width))
         self._breaches.compact = width < 100
+        self._sparks.set_base_room("-narrow" not in wanted)
         self._telephony.set_size(width, height)
         if self.app.frame is not None:
             self.show_frame(self.app.frame)

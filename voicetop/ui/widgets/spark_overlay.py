@@ -15,14 +15,14 @@ from typing import Iterable, Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widget import Widget
-from textual.widgets import Label, Static
+from textual.widgets import Label
 
 from voicetop.domain.compare import StatDelta, marker_text, offset_label
 from voicetop.domain.model import AgentStats, Baseline, ChangeMarker, Series, stage_stat_key
 from voicetop.domain.text import safe_text
 from voicetop.ui.format import Palette, fmt_number
-from voicetop.ui.widgets.quiet import update_static
+from voicetop.ui.widgets.quiet import text_signature
+from voicetop.ui.widgets.spark_cell import SPARK_GAP, CellWidget, Columns
 
 MARKER_GLYPH = "▲"
 MARKER_ASCII = "^"
@@ -83,10 +83,8 @@ def _in_span(series: Series | None, markers: Sequence[ChangeMarker]) -> bool:
     return len(finite) >= 2 and any(finite[0] <= m.at <= finite[-1] for m in markers)
 
 
-class MarkerStrip(Widget):
-    """One sparkline's width of blanks with a glyph at each change's column."""
-
-    DEFAULT_CSS = "MarkerStrip { width: 1fr; height: 1; margin: 0 1 0 0; }"
+class MarkerCell(CellWidget):
+    """Under a stage cell: the change glyph at each marked sparkline column, then a note."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -94,20 +92,31 @@ class MarkerStrip(Widget):
         self.markers: tuple[ChangeMarker, ...] = ()
         self.glyph = MARKER_GLYPH
         self.style_name = ""
+        self.note = Text("")
+        self._signature: tuple = (None, (), MARKER_GLYPH, "", text_signature(self.note))
 
-    def set_markers(self, series: Series | None, markers: Sequence[ChangeMarker], glyph: str, style: str) -> None:
-        if (self.series, self.markers, self.glyph, self.style_name) != (series, tuple(markers), glyph, style):
-            self.series, self.markers, self.glyph, self.style_name = series, tuple(markers), glyph, style
+    def show(self, series: Series | None, markers: Sequence[ChangeMarker], glyph: str, style: str,
+             note: Text) -> None:
+        signature = (series, tuple(markers), glyph, style, text_signature(note))
+        if signature != self._signature:
+            self._signature = signature
+            self.series, self.markers, self.glyph, self.style_name, self.note = (
+                series, tuple(markers), glyph, style, note)
             self.refresh()
 
     def columns(self) -> list[int]:
-        return marker_columns(self.series, self.markers, self.size.width)
+        """Strip columns (0-based) that get the glyph."""
+        return marker_columns(self.series, self.markers, self.widths()[0])
 
-    def render(self) -> Text:
-        line = [" "] * max(0, self.size.width)
+    def strip(self) -> Text:
+        line = [" "] * self.widths()[0]
         for column in self.columns():
             line[column] = self.glyph
         return Text("".join(line), style=self.style_name, no_wrap=True)
+
+    def render(self) -> Columns:
+        spark, value, base = self.widths()
+        return Columns(((self.strip(), spark), (None, SPARK_GAP), (self.note, value), (None, base)))
 
 
 def _note(markers: Sequence[ChangeMarker]) -> str:
@@ -123,28 +132,28 @@ class MarkerRow(Horizontal):
     def __init__(self, quantiles: Sequence[str]) -> None:
         super().__init__(classes="marker-row")
         self.quantiles = tuple(quantiles)
+        self.cells = {q: MarkerCell(id=f"marks-{q}", classes=f"spark-cell q-{q}") for q in self.quantiles}
 
     def compose(self) -> ComposeResult:
         yield Label("changes", classes="stage-name")
-        for quantile in self.quantiles:
-            with Horizontal(classes=f"spark-cell q-{quantile}"):
-                yield MarkerStrip(id=f"marks-{quantile}")
-                yield Static("", id=f"mark-note-{quantile}", classes="spark-value")
-                yield Static("", classes="spark-base")
+        yield from self.cells.values()
+
+    def set_baseline(self, on: bool, room: bool) -> None:
+        """Keep the strips as wide as the sparklines above them."""
+        for cell in self.cells.values():
+            cell.set_baseline(on, room)
 
     def show(self, agent: AgentStats, stage: str, markers: Sequence[ChangeMarker], palette: Palette) -> bool:
         """Place the markers (of ``stage``'s series); False when none falls in the window."""
         if not self.children:  # not composed yet: the next frame places them
             return False
         glyph = MARKER_ASCII if palette.ascii else MARKER_GLYPH
-        visible = False
-        for quantile in self.quantiles:
-            strip = self.query_one(f"#marks-{quantile}", MarkerStrip)
-            series = agent.series.get(stage_stat_key(stage, quantile))
-            strip.set_markers(series, markers, glyph, palette.warning)
-            visible = visible or _in_span(series, markers)
         note = Text(safe_text(_note(markers), 40) if markers else "", style=palette.warning, no_wrap=True,
                     overflow="ellipsis")
-        update_static(self.query_one(f"#mark-note-{self.quantiles[-1]}", Static), note)
+        visible = False
+        for quantile, cell in self.cells.items():
+            series = agent.series.get(stage_stat_key(stage, quantile))
+            cell.show(series, markers, glyph, palette.warning, note if quantile == self.quantiles[-1] else Text(""))
+            visible = visible or _in_span(series, markers)
         self.tooltip = "\n".join(safe_text(marker_text(m), 120) for m in markers) or None
         return visible

@@ -19,8 +19,8 @@ from voicetop.domain.model import STAGE_LABELS, STAGES, AgentStats, Baseline, Ch
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import Palette, fmt_number
-from voicetop.ui.widgets.glyph_sparkline import GlyphSparkline
 from voicetop.ui.widgets.quiet import update_static
+from voicetop.ui.widgets.spark_cell import SparkCell
 from voicetop.ui.widgets.spark_overlay import MarkerRow, baseline_suffix, subject_markers
 
 SPARK_QUANTILES: tuple[str, ...] = ("p50", "p90", "p99")
@@ -47,45 +47,28 @@ def value_label(
 
 
 class StageRow(Horizontal):
-    """One stage: its name, then a sparkline and value per quantile."""
+    """One stage: its name, then a cell (sparkline, value, baseline value) per quantile."""
 
     def __init__(self, stage: str, spark_height: int = 1) -> None:
         super().__init__(classes="stage-row")
         self.stage = stage
         self.spark_height = spark_height
-        self._data: dict[str, tuple[float, ...]] = {}
-        self._labels: dict[str, tuple] = {}
-        self._sparks = {q: GlyphSparkline([], id=f"spark-{stage}-{q}") for q in SPARK_QUANTILES}
-        self._values = {q: Static("", id=f"val-{stage}-{q}", classes="spark-value") for q in SPARK_QUANTILES}
-        self._bases = {q: Static("", id=f"base-{stage}-{q}", classes="spark-base") for q in SPARK_QUANTILES}
+        self.cells = {q: SparkCell(id=f"cell-{stage}-{q}", classes=f"spark-cell q-{q}") for q in SPARK_QUANTILES}
 
     def compose(self) -> ComposeResult:
         yield Label(STAGE_LABELS[self.stage], classes="stage-name")
-        for quantile in SPARK_QUANTILES:
-            with Horizontal(classes=f"spark-cell q-{quantile}"):
-                yield self._sparks[quantile]
-                yield self._values[quantile]
-                yield self._bases[quantile]
+        yield from self.cells.values()
 
     def show(
         self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette, baseline: Baseline | None = None
     ) -> None:
-        for quantile in SPARK_QUANTILES:
+        for quantile, cell in self.cells.items():
             series = agent.series.get(stage_stat_key(self.stage, quantile))
             data = series.finite_values() if series is not None else ()
-            spark = self._sparks[quantile]
-            if self._data.get(quantile) != data:
-                self._data[quantile] = data
-                spark.data = list(data)
             text, severity = value_label(agent, self.stage, quantile, thresholds, palette)
-            spark.set_class(severity is Severity.WARNING, "-warning")
-            spark.set_class(severity is Severity.CRITICAL, "-critical")
-            signature = (text.plain, tuple(str(s.style) for s in text.spans))
-            if self._labels.get(quantile) != signature:
-                self._labels[quantile] = signature
-                update_static(self._values[quantile], text)
-            suffix = baseline_suffix(agent, baseline, self.stage, quantile, palette)
-            update_static(self._bases[quantile], suffix)
+            cell.set_class(severity is Severity.WARNING, "-warning")
+            cell.set_class(severity is Severity.CRITICAL, "-critical")
+            cell.show(tuple(data), text, baseline_suffix(agent, baseline, self.stage, quantile, palette))
 
 
 class StageSparks(Vertical):
@@ -99,6 +82,8 @@ class StageSparks(Vertical):
         self._rows = [StageRow(stage, spark_height) for stage in STAGES]
         self._markers = MarkerRow(SPARK_QUANTILES)
         self._shown: tuple | None = None  # what the last show() rendered
+        self.base_room = True
+        self._baseline_on = False
 
     def compose(self) -> ComposeResult:
         yield self._title
@@ -132,7 +117,20 @@ class StageSparks(Vertical):
         heading.append("  p50 / p90 / p99 latency over the window, thresholds after the value", style="dim")
         update_static(title, heading)
         self.set_class(baseline is not None, "-baseline")
+        self._baseline_on = baseline is not None
+        self._place_base()
         for row in self._rows:
             row.show(agent, thresholds, palette, baseline)
         own = subject_markers(markers, agent.agent_id)
         self.set_class(self._markers.show(agent, STAGES[-1], own, palette), "-markers")
+
+    def set_base_room(self, room: bool) -> None:
+        """Whether the screen is wide enough for the baseline values (narrow screens are not)."""
+        self.base_room = room
+        self._place_base()
+
+    def _place_base(self) -> None:
+        for row in self._rows:
+            for cell in row.cells.values():
+                cell.set_baseline(self._baseline_on, self.base_room)
+        self._markers.set_baseline(self._baseline_on, self.base_room)
