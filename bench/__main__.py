@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # tests.support is the shared server harness
     sys.path.insert(0, str(ROOT))
 
-from bench.common import Report, machine  # noqa: E402
+from bench.common import Report, ensure_bytecode, machine  # noqa: E402
 
 SECTIONS = ("backend", "host", "startup", "ui", "slow")
 
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     facts = machine()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in facts.items()), flush=True)
+    print(f"bytecode: {ensure_bytecode()} of voicetop's modules compiled (as an installed package has them)", flush=True)
     started = time.monotonic()
     smoke = args.smoke
     if "backend" in chosen:
