@@ -119,7 +119,7 @@ async def test_console_panel_on_prometheus_scraping_the_demo(scraping):
 
         def shown() -> dict[str, str]:
             return {
-                cell.cell: cell.query_one(".tel-value").render().plain
+                cell.cell: cell.value.plain
                 for cell in panel.query(TelCell)
                 if cell.display
             }

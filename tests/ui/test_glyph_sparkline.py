@@ -1,25 +1,30 @@
-"""GlyphSparkline: Textual's sparkline normally, ASCII bars in one colour with the ASCII palette."""
+"""Cell sparklines: Textual's sparkline normally, ASCII bars in one colour with the ASCII palette."""
 
 from __future__ import annotations
 
 from rich.color import Color
 from rich.console import Console
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.renderables.sparkline import Sparkline as SparklineRenderable
 
 from voicetop.ui.format import Palette
-from voicetop.ui.widgets.glyph_sparkline import ASCII_BARS, FlatSparkline, GlyphSparkline
+from voicetop.ui.widgets.glyph_sparkline import ASCII_BARS, FlatSparkline
+from voicetop.ui.widgets.spark_cell import SparkCell, sparkline
 
 
 class SparkApp(App):
-    CSS = "GlyphSparkline { width: 7; height: 1; }"
+    CSS = "SparkCell { width: 27; height: 1; }"  # 7 bars, a gap and the value
 
     def __init__(self, ascii: bool) -> None:
         super().__init__()
         self.palette = Palette(ascii=ascii)
 
     def compose(self) -> ComposeResult:
-        yield GlyphSparkline(list(range(7)))
+        yield SparkCell()
+
+    def on_mount(self) -> None:
+        self.query_one(SparkCell).show(tuple(range(7)), Text("p90 7ms"), Text(""))
 
 
 def segments(renderable, width: int = 7):
@@ -30,19 +35,23 @@ def segments(renderable, width: int = 7):
 async def test_ascii_palette_draws_ascii_bars_in_one_run():
     app = SparkApp(ascii=True)
     async with app.run_test(size=(20, 3)):
-        drawn = app.query_one(GlyphSparkline).render()
+        cell = app.query_one(SparkCell)
+        drawn = sparkline(cell, cell.data, 7)
         assert isinstance(drawn, FlatSparkline)
         runs = [s for s in segments(drawn) if s.text.strip("\n")]
         assert [s.text for s in runs] == [ASCII_BARS]  # lowest to highest, a single styled run
         assert runs[0].style is not None and runs[0].style.color is not None
+        assert cell.render_line(0).text == f"{ASCII_BARS} p90 7ms" + " " * 12  # the cell draws it, gap, value
 
 
 async def test_unicode_palette_keeps_textuals_sparkline():
     app = SparkApp(ascii=False)
     async with app.run_test(size=(20, 3)):
-        drawn = app.query_one(GlyphSparkline).render()
+        cell = app.query_one(SparkCell)
+        drawn = sparkline(cell, cell.data, 7)
         assert type(drawn) is SparklineRenderable
         assert "".join(s.text for s in segments(drawn)).strip() == "▁▂▃▄▅▆█"
+        assert cell.render_line(0).text.startswith("▁▂▃▄▅▆█ p90 7ms")
 
 
 def test_flat_bars_use_textuals_buckets_and_empty_data_stays_ascii():

@@ -1,19 +1,19 @@
-"""Sparklines that follow the palette's glyph set: ASCII and one colour in low-bandwidth mode.
+"""Sparkline bars in ASCII and one colour, for the ASCII palette (low-bandwidth mode).
 
 Textual's sparkline colours every bar on its own (a blend between two colours),
 so redrawing a 16-bar sparkline writes ~600 bytes of escape codes.  With the
 ASCII palette (``--low-bandwidth``) the bars are ASCII and share one colour,
 one style run per line: a redraw writes a few dozen bytes.  The bars are
-bucketed exactly like Textual's, so change markers still line up.
+bucketed exactly like Textual's, so change markers still line up.  The cells
+that draw sparklines pick this or Textual's renderable by the palette
+(:func:`voicetop.ui.widgets.spark_cell.sparkline`).
 """
 
 from __future__ import annotations
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
-from textual.app import RenderResult as WidgetRenderResult
 from textual.renderables.sparkline import Sparkline as SparklineRenderable
-from textual.widgets import Sparkline
 
 #: Low to high, one byte each.
 ASCII_BARS = "_.-=+*#"
@@ -35,21 +35,3 @@ class FlatSparkline(SparklineRenderable):
             else:
                 line.append(segment.text)
         yield Segment("".join(line).translate(_TO_ASCII), self.max_color)
-
-
-class GlyphSparkline(Sparkline):
-    """Textual's Sparkline, drawn flat in ASCII while the app's palette is ASCII."""
-
-    def render(self) -> WidgetRenderResult:
-        drawn = super().render()
-        palette = getattr(self.app, "palette", None)
-        if palette is None or not palette.ascii or not isinstance(drawn, SparklineRenderable):
-            return drawn
-        return FlatSparkline(
-            drawn.data,
-            width=drawn.width,
-            height=drawn.height,
-            min_color=drawn.min_color.color,
-            max_color=drawn.max_color.color,
-            summary_function=drawn.summary_function,
-        )

@@ -38,6 +38,19 @@ def cell_widths(width: int, with_base: bool) -> tuple[int, int, int]:
     return spark, value, max(0, min(base, width - spark - SPARK_GAP - value))
 
 
+def sparkline(widget: Widget, data: Sequence[float], width: int) -> RenderableType:
+    """Textual's sparkline renderable of ``data``, ``width`` wide and as high as ``widget``, in the
+    colours of the widget's ``sparkline--min-color`` / ``--max-color`` component classes; flat
+    ASCII bars in one colour while the app's palette is ASCII (see :mod:`.glyph_sparkline`)."""
+    _, background = widget.background_colors
+    low = background + widget.get_component_styles("sparkline--min-color").color
+    high = background + widget.get_component_styles("sparkline--max-color").color
+    palette = getattr(widget.app, "palette", None)
+    kind = FlatSparkline if palette is not None and palette.ascii else SparklineRenderable
+    return kind(list(data), width=width, height=max(1, widget.size.height), min_color=low.rich_color,
+                max_color=high.rich_color, summary_function=max)
+
+
 class Columns:
     """Renderables side by side, each in a fixed number of columns, ``height`` lines."""
 
@@ -111,16 +124,7 @@ class SparkCell(CellWidget):
             self.data, self.value, self.base = data, value, base
             self.refresh()
 
-    def _sparkline(self, width: int) -> RenderableType:
-        _, background = self.background_colors
-        low = background + self.get_component_styles("sparkline--min-color").color
-        high = background + self.get_component_styles("sparkline--max-color").color
-        palette = getattr(self.app, "palette", None)
-        kind = FlatSparkline if palette is not None and palette.ascii else SparklineRenderable
-        return kind(list(self.data), width=width, height=max(1, self.size.height),
-                    min_color=low.rich_color, max_color=high.rich_color, summary_function=max)
-
     def render(self) -> RenderableType:
         spark, value, base = self.widths()
-        return Columns(((self._sparkline(spark) if spark else None, spark), (None, SPARK_GAP),
+        return Columns(((sparkline(self, self.data, spark) if spark else None, spark), (None, SPARK_GAP),
                         (self.value, value), (self.base, base)))

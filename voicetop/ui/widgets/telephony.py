@@ -11,9 +11,12 @@ Node ids are untrusted label values: rendered as plain Text, never markup.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Static
 
 from voicetop.domain.model import Frame, Severity
@@ -21,8 +24,8 @@ from voicetop.domain.telephony import STATS, TelephonyStats, fmt_value
 from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import Palette
-from voicetop.ui.widgets.glyph_sparkline import GlyphSparkline
-from voicetop.ui.widgets.quiet import update_static
+from voicetop.ui.widgets.quiet import text_signature, update_static
+from voicetop.ui.widgets.spark_cell import SPARK_GAP, Columns, sparkline
 
 #: Cells: id -> (label, panel that must have data, stat for the sparkline and severity).
 CELLS: dict[str, tuple[str, str, str]] = {
@@ -117,20 +120,24 @@ def summary_line(items: list[Item], palette: Palette) -> Text:
     return line
 
 
-class TelCell(Horizontal):
-    """A label, a value and a sparkline of one telephony figure."""
+class TelCell(Widget):
+    """A label, a value and a sparkline of one telephony figure, drawn as one widget."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"tel-cell--label", "sparkline--max-color", "sparkline--min-color"}
+    DEFAULT_CSS = """
+    TelCell > .tel-cell--label { color: $foreground 70%; }
+    TelCell > .sparkline--max-color { color: $primary; }
+    TelCell > .sparkline--min-color { color: $primary 30%; }
+    """
+    LABEL_WIDTH = 13
+    VALUE_WIDTH = 12
 
     def __init__(self, cell: str) -> None:
         super().__init__(classes="tel-cell", id=f"tel-{cell}")
         self.cell = cell
-        self._data: tuple[float, ...] | None = None
-        self._value = Static("", classes="tel-value")
-        self._spark = GlyphSparkline([], classes="tel-spark")
-
-    def compose(self) -> ComposeResult:
-        yield Static(CELLS[self.cell][0], classes="tel-label")
-        yield self._value
-        yield self._spark
+        self.data: tuple[float, ...] = ()
+        self.value = Text("")
+        self._signature: tuple = ((), text_signature(self.value))
 
     def show(self, tel: TelephonyStats, thresholds: ThresholdSet, palette: Palette) -> None:
         _, panel, key = CELLS[self.cell]
@@ -138,15 +145,22 @@ class TelCell(Horizontal):
         if not self.display:
             return
         severity = severity_of(tel, key, thresholds)
-        update_static(self._value, _styled(cell_value(tel, self.cell), severity, palette))
+        self.set_class(severity is Severity.WARNING, "-warning")
+        self.set_class(severity is Severity.CRITICAL, "-critical")
         series = tel.series(key)
-        data = series.finite_values() if series is not None else ()
-        spark = self._spark
-        if data != self._data:
-            self._data = data
-            spark.data = list(data)
-        spark.set_class(severity is Severity.WARNING, "-warning")
-        spark.set_class(severity is Severity.CRITICAL, "-critical")
+        data = tuple(series.finite_values()) if series is not None else ()
+        value = _styled(cell_value(tel, self.cell), severity, palette)
+        signature = (data, text_signature(value))
+        if signature != self._signature:
+            self._signature = signature
+            self.data, self.value = data, value
+            self.refresh()
+
+    def render(self) -> Columns:
+        label = Text(CELLS[self.cell][0], style=self.get_component_rich_style("tel-cell--label"))
+        spark = max(0, self.size.width - self.LABEL_WIDTH - self.VALUE_WIDTH - SPARK_GAP)
+        return Columns(((label, self.LABEL_WIDTH), (self.value, self.VALUE_WIDTH),
+                        (sparkline(self, self.data, spark) if spark else None, spark), (None, SPARK_GAP)))
 
 
 class TelephonyPanel(Vertical):
@@ -158,9 +172,6 @@ class TelephonyPanel(Vertical):
     TelephonyPanel > #tel-title { background: $panel; }
     TelephonyPanel .tel-row { height: 1; }
     TelephonyPanel .tel-cell { width: 1fr; height: 1; }
-    TelephonyPanel .tel-label { width: 13; color: $foreground 70%; }
-    TelephonyPanel .tel-value { width: 12; height: 1; }
-    TelephonyPanel .tel-spark { width: 1fr; margin: 0 1 0 0; }
     TelephonyPanel.-compact .tel-row { display: none; }
     TelephonyPanel.-one-line #tel-second { display: none; }
     TelephonyPanel.-wide #tel-second { display: none; }
