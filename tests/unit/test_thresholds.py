@@ -171,3 +171,29 @@ def test_breach_runs_are_the_steps_where_holds_is_true(values, direction, limits
                     end += 1
                 expected.add((severity, float(i), None if end == len(values) - 1 else float(end)))
     assert found == expected
+
+
+def test_the_no_breach_shortcut_agrees_with_the_step_by_step_evaluation(monkeypatch):
+    """``_never_past`` (one max/min) must only skip series the full evaluation finds nothing in:
+    random series with NaNs anywhere (first place included), both directions, crossed and NaN limits."""
+    import random
+
+    from voicetop.domain import thresholds as module
+
+    rnd = random.Random(7)
+    stamps = tuple(15.0 * i for i in range(30))
+    checked = skipped = 0
+    for _ in range(3000):
+        values = tuple(math.nan if rnd.random() < 0.15 else rnd.uniform(0, 10) for _ in stamps)
+        warning, critical = rnd.choice([(5.0, 8.0), (8.0, 5.0), (math.nan, 8.0), (5.0, math.nan), (9.9, 9.95)])
+        rule = ThresholdRule("x", warning, critical, direction=rnd.choice(["above", "below"]),
+                             for_seconds=rnd.choice([0.0, 60.0]))
+        series = Series(stamps, values)
+        fast = evaluate_rule(rule, series, "a")
+        with monkeypatch.context() as patch:
+            patch.setattr(module, "_never_past", lambda rule, values: False)
+            full = evaluate_rule(rule, series, "a")
+        assert fast == full
+        checked += 1
+        skipped += module._never_past(rule, values)
+    assert skipped > 100 and checked - skipped > 100  # both paths were exercised

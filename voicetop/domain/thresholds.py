@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from voicetop.domain.model import Breach, Series, Severity
 
@@ -206,6 +206,8 @@ def evaluate_rule(
     if not series.values:
         return []
     values = series.values
+    if not rule.baseline and _never_past(rule, values):
+        return []
     scales: list[float] | None = None
     if rule.baseline:
         if baseline is None or len(baseline) != len(series):
@@ -249,6 +251,19 @@ def evaluate_rule(
                 )
             )
     return breaches
+
+
+def _never_past(rule: ThresholdRule, values: Sequence[float]) -> bool:
+    """True when no value is past either limit: the usual case, told by one ``max``/``min`` in C.
+
+    ``max`` skips NaN except in first place (a NaN best is never replaced), so
+    a NaN answer only means "look value by value".
+    """
+    if rule.direction == "above":
+        extreme = max(values)
+        return extreme == extreme and not extreme > rule.warning and not extreme > rule.critical
+    extreme = min(values)
+    return extreme == extreme and not extreme < rule.warning and not extreme < rule.critical
 
 
 def evaluate(
