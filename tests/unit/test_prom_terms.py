@@ -89,3 +89,18 @@ def test_split_pairs_share_one_topk():
     found = decode_terms(rows, plan, STEPS, "agent_id")
     assert set(found["error_rate_llm"]) == {None}  # a's pair lost the one place to b's
     assert found["error_rate_stt"]["b"][0] == 0.75
+
+
+def test_every_point_shape_reads_as_the_generic_grid_reader_would():
+    """The inlined on-grid path and the generic one (off-grid, numeric or odd values) agree."""
+    plan = TermPlan(("sum by (agent_id) (x)",), (TermStat("turn_rate", 0),), max_agents=10)
+    rows = [
+        row(0, [(100, "1.5"), (115.0, "NaN"), (130, "+Inf")], agent_id="a"),  # on the grid, strings
+        row(0, [(101, 2.5), (116, "bad"), (129, None)], agent_id="b"),  # snapped; a number; junk
+        {"metric": {"vt_term": "0", "agent_id": "c"},
+         "values": [[100, 7], [True, "1"], [130], (130, "3"), [115, "2"]]},  # int value; bool time; short; tuple
+    ]
+    found = decode_terms(rows, plan, STEPS, "agent_id")["turn_rate"]
+    assert found["a"][0] == 1.5 and math.isnan(found["a"][1]) and math.isnan(found["a"][2])  # +Inf: no value
+    assert found["b"][0] == 2.5 and math.isnan(found["b"][1]) and math.isnan(found["b"][2])
+    assert found["c"] == [7.0, 2.0, 3.0]
