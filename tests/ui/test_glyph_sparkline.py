@@ -14,11 +14,7 @@ from voicetop.ui.widgets.spark_cell import SparkCell, sparkline
 
 
 class SparkApp(App):
-    CSS = """
-    SparkCell { width: 27; height: 1; }  /* 7 bars, a gap and the value */
-    SparkCell.-critical > .sparkline--max-color { color: red; }
-    SparkCell.-warning > .sparkline--max-color { color: yellow; }
-    """
+    CSS = "SparkCell { width: 27; height: 1; }"  # 7 bars, a gap and the value
 
     def __init__(self, ascii: bool) -> None:
         super().__init__()
@@ -67,49 +63,3 @@ def test_flat_bars_use_textuals_buckets_and_empty_data_stays_ascii():
     assert "".join(s.text for s in segments(flat, 5)) == ".-#=="
     empty = FlatSparkline([], width=4, min_color=colour, max_color=colour)
     assert "".join(s.text for s in segments(empty, 4)) == "____"
-
-
-def _columns(strip) -> list[tuple[str, str]]:
-    """(character, style) of each column of a rendered line."""
-    return [(char, str(segment.style)) for segment in strip for char in segment.text]
-
-
-async def test_a_cell_repaints_only_the_part_that_changed():
-    """Only the dirtied columns go to the terminal: every column whose character or style
-    changed must lie in a region the cell refreshed, and an unchanged show refreshes nothing."""
-    from textual.geometry import Region
-
-    from voicetop.domain.model import Severity
-
-    app = SparkApp(ascii=False)
-    async with app.run_test(size=(30, 3)) as pilot:
-        cell = app.query_one(SparkCell)
-        await pilot.pause()
-        dirtied: list[Region] = []
-        real_refresh = cell.refresh
-
-        def spy(*regions, **kwargs):
-            dirtied.extend(regions or [Region(0, 0, cell.size.width, cell.size.height)])
-            return real_refresh(*regions, **kwargs)
-
-        cell.refresh = spy
-        steps = [  # contents, and whether only a part of the cell may be repainted
-            ((0, 1, 2, 3, 4, 5, 6), "p90 7ms", Severity.OK, True),  # what on_mount showed: nothing to do
-            ((0, 1, 2, 3, 4, 5, 6), "p90 9ms", Severity.OK, True),  # the value alone
-            ((6, 5, 4, 3, 2, 1, 0), "p90 9ms", Severity.OK, True),  # the sparkline alone
-            ((6, 5, 4, 3, 2, 1, 0), "p90 9ms", Severity.CRITICAL, False),  # a class change: Textual repaints all
-            ((1, 1, 4, 3, 2, 1, 0), "p99 1s ✖>800", Severity.WARNING, False),  # everything
-        ]
-        for data, value, severity, partial in steps:
-            before = _columns(cell.render_line(0))
-            dirtied.clear()
-            cell.show(data, Text(value), Text(""), severity)
-            await pilot.pause()
-            after = _columns(cell.render_line(0))
-            changed = [x for x, (old, new) in enumerate(zip(before, after)) if old != new]
-            assert all(any(r.x <= x < r.right for r in dirtied) for x in changed), (value, changed, dirtied)
-            if value == "p90 7ms":
-                assert not dirtied and not changed
-            else:
-                assert changed
-                assert not partial or sum(r.width for r in dirtied) < cell.size.width

@@ -129,35 +129,3 @@ async def test_demo_wer_breach_hint_names_packet_loss(fleet):
         table.move_cursor(row=keys.index(breach_id(ttft, app.frame.window.start)))
         await pilot.pause(0.1)
         assert "media quality" not in plain(app.screen.query_one("#breach-hint"))
-
-
-async def test_cells_repaint_only_the_parts_a_new_step_changed():
-    """Each cell sends only its dirtied columns to the terminal: every column whose
-    character or style changed between two frames lies in a region the cell refreshed."""
-    from textual.geometry import Region
-
-    moving = demo.DemoFleet(seed=7, speed=0, start=1_767_225_600.0)
-    app = make_app(moving.metrics)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await started(pilot)
-        cells = list(panel(app).query(TelCell))
-        dirtied: dict[str, list[Region]] = {cell.cell: [] for cell in cells}
-        for cell in cells:
-            def spy(*regions, _cell=cell, _real=cell.refresh, **kwargs):
-                dirtied[_cell.cell].extend(regions or [_cell.size.region])
-                return _real(*regions, **kwargs)
-
-            cell.refresh = spy
-        columns = lambda cell: [(ch, str(s.style)) for s in cell.render_line(0) for ch in s.text]  # noqa: E731
-        before = {cell.cell: columns(cell) for cell in cells}
-        frames = app.frames_applied
-        moving.advance(60.0)  # four steps on: values and sparklines move
-        await wait_for(pilot, lambda: app.frames_applied > frames + 1, timeout=15, what="a later frame")
-        await pilot.pause(0.1)
-        moved = 0
-        for cell in cells:
-            after = columns(cell)
-            changed = [x for x, (old, new) in enumerate(zip(before[cell.cell], after)) if old != new]
-            moved += bool(changed)
-            assert all(any(r.x <= x < r.right for r in dirtied[cell.cell]) for x in changed), cell.cell
-        assert moved  # the check saw changes

@@ -14,16 +14,14 @@ the same split, so a change's ``▲`` lands under the sparkline column it marks.
 
 from __future__ import annotations
 
-from typing import ClassVar, Iterable, Sequence
+from typing import ClassVar, Sequence
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.text import Text
-from textual.geometry import Region
 from textual.renderables.sparkline import Sparkline as SparklineRenderable
 from textual.widget import Widget
 
-from voicetop.domain.model import Severity
 from voicetop.ui.widgets.glyph_sparkline import FlatSparkline
 from voicetop.ui.widgets.quiet import text_signature
 
@@ -77,15 +75,6 @@ class Columns:
                 yield new_line
 
 
-def refresh_spans(widget: Widget, spans: Iterable[tuple[int, int]]) -> None:
-    """Repaint the columns ``(start, width)`` of a one-widget cell: only they go to the
-    terminal (a new step changes a sparkline, not always its value); nothing if none is drawn."""
-    height = widget.size.height
-    regions = [Region(start, 0, width, height) for start, width in spans if width > 0 and height > 0]
-    if regions:
-        widget.refresh(*regions)
-
-
 class CellWidget(Widget):
     """Shared by the two cells: whether the baseline column is drawn."""
 
@@ -125,23 +114,15 @@ class SparkCell(CellWidget):
         self.data: tuple[float, ...] = ()
         self.value = Text("")
         self.base = Text("")
-        self._signature: tuple = ((), Severity.OK, text_signature(self.value), text_signature(self.base))
+        self._signature: tuple = ((), "", "")
 
-    def show(self, data: tuple[float, ...], value: Text, base: Text, severity: Severity = Severity.OK) -> None:
-        """New contents; repaints only the parts that differ from the shown ones.
-
-        ``severity`` colours the sparkline's high bars (``-warning`` / ``-critical``)."""
-        signature = (data, severity, text_signature(value), text_signature(base))
-        if signature == self._signature:
-            return
-        old, self._signature = self._signature, signature
-        self.data, self.value, self.base = data, value, base
-        self.set_class(severity is Severity.WARNING, "-warning")
-        self.set_class(severity is Severity.CRITICAL, "-critical")
-        spark, value_width, base_width = self.widths()
-        spans = ((0, spark), (spark + SPARK_GAP, value_width), (spark + SPARK_GAP + value_width, base_width))
-        changed = (old[0] != signature[0] or old[1] != signature[1], old[2] != signature[2], old[3] != signature[3])
-        refresh_spans(self, [span for span, differs in zip(spans, changed) if differs])
+    def show(self, data: tuple[float, ...], value: Text, base: Text) -> None:
+        """New contents; repaints (this cell only) when they differ from the shown ones."""
+        signature = (data, text_signature(value), text_signature(base))
+        if signature != self._signature:
+            self._signature = signature
+            self.data, self.value, self.base = data, value, base
+            self.refresh()
 
     def render(self) -> RenderableType:
         spark, value, base = self.widths()

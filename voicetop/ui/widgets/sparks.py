@@ -66,7 +66,9 @@ class StageRow(Horizontal):
             series = agent.series.get(stage_stat_key(self.stage, quantile))
             data = series.finite_values() if series is not None else ()
             text, severity = value_label(agent, self.stage, quantile, thresholds, palette)
-            cell.show(tuple(data), text, baseline_suffix(agent, baseline, self.stage, quantile, palette), severity)
+            cell.set_class(severity is Severity.WARNING, "-warning")
+            cell.set_class(severity is Severity.CRITICAL, "-critical")
+            cell.show(tuple(data), text, baseline_suffix(agent, baseline, self.stage, quantile, palette))
 
 
 class StageSparks(Vertical):

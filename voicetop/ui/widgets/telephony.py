@@ -25,7 +25,7 @@ from voicetop.domain.text import safe_text
 from voicetop.domain.thresholds import ThresholdSet
 from voicetop.ui.format import Palette
 from voicetop.ui.widgets.quiet import text_signature, update_static
-from voicetop.ui.widgets.spark_cell import SPARK_GAP, Columns, refresh_spans, sparkline
+from voicetop.ui.widgets.spark_cell import SPARK_GAP, Columns, sparkline
 
 #: Cells: id -> (label, panel that must have data, stat for the sparkline and severity).
 CELLS: dict[str, tuple[str, str, str]] = {
@@ -137,7 +137,7 @@ class TelCell(Widget):
         self.cell = cell
         self.data: tuple[float, ...] = ()
         self.value = Text("")
-        self._signature: tuple = (text_signature(self.value), (), Severity.OK)
+        self._signature: tuple = ((), text_signature(self.value))
 
     def show(self, tel: TelephonyStats, thresholds: ThresholdSet, palette: Palette) -> None:
         _, panel, key = CELLS[self.cell]
@@ -145,27 +145,20 @@ class TelCell(Widget):
         if not self.display:
             return
         severity = severity_of(tel, key, thresholds)
+        self.set_class(severity is Severity.WARNING, "-warning")
+        self.set_class(severity is Severity.CRITICAL, "-critical")
         series = tel.series(key)
         data = tuple(series.finite_values()) if series is not None else ()
         value = _styled(cell_value(tel, self.cell), severity, palette)
-        signature = (text_signature(value), data, severity)
-        if signature == self._signature:
-            return
-        old, self._signature = self._signature, signature
-        self.data, self.value = data, value
-        self.set_class(severity is Severity.WARNING, "-warning")
-        self.set_class(severity is Severity.CRITICAL, "-critical")
-        spark = self._spark_width()
-        spans = ((self.LABEL_WIDTH, self.VALUE_WIDTH), (self.LABEL_WIDTH + self.VALUE_WIDTH, spark))
-        changed = (old[0] != signature[0], old[1:] != signature[1:])
-        refresh_spans(self, [span for span, differs in zip(spans, changed) if differs])
-
-    def _spark_width(self) -> int:
-        return max(0, self.size.width - self.LABEL_WIDTH - self.VALUE_WIDTH - SPARK_GAP)
+        signature = (data, text_signature(value))
+        if signature != self._signature:
+            self._signature = signature
+            self.data, self.value = data, value
+            self.refresh()
 
     def render(self) -> Columns:
         label = Text(CELLS[self.cell][0], style=self.get_component_rich_style("tel-cell--label"))
-        spark = self._spark_width()
+        spark = max(0, self.size.width - self.LABEL_WIDTH - self.VALUE_WIDTH - SPARK_GAP)
         return Columns(((label, self.LABEL_WIDTH), (self.value, self.VALUE_WIDTH),
                         (sparkline(self, self.data, spark) if spark else None, spark), (None, SPARK_GAP)))
 
