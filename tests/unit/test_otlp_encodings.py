@@ -43,6 +43,10 @@ def test_enums_ints_and_values():
     assert not status_is_error({"code": 1}) and not status_is_error({}) and not status_is_error(None)
     assert to_int("9223372036854775807") == 9223372036854775807
     assert to_int(None) == 0 and to_int("") == 0
+    assert to_int(str(2**64 - 1)) == 2**64 - 1 and to_int(-(2**63)) == -(2**63)  # uint64 and int64 ends
+    for outside in (2**64, -(2**63) - 1, 10**400, str(10**400), 1e300):  # a float-overflowing time, found by fuzzing
+        with pytest.raises(WireFormatError, match="64-bit range"):
+            to_int(outside)
     assert any_value({"intValue": "-5"}) == -5
     assert any_value({"doubleValue": "NaN"}) != any_value({"doubleValue": "NaN"})  # NaN
     assert any_value({"boolValue": False}) is False

@@ -243,6 +243,11 @@ def test_tempo_traceql_search_hits_and_span_sets():
     assert span.parent_id is None
 
 
+def test_tempo_search_hit_with_an_absurd_duration_keeps_its_start():
+    (hit,) = parse_search({"traces": [{"traceID": "ab" * 16, "startTimeUnixNano": "5", "durationMs": 1e303}]})
+    assert hit.start_ns == hit.end_ns == 5  # 1e303 ms is past a float's nanoseconds: no duration, no error
+
+
 def test_tempo_tag_search_short_ids_without_span_sets():
     hits = parse_search(load("tempo/search_tags_response.json"))
     assert [h.trace_id for h in hits] == [

@@ -80,6 +80,7 @@ def test_json_without_schema(tmp_path):
         (lambda d: d["agents"][0]["stages"]["e2e"].update(p99="slow"), "agents[0].stages.e2e.p99: expected a number"),
         (lambda d: d["breaches"][0].update(severity="apocalyptic"), "unknown severity"),
         (lambda d: d["turns"][0]["spans"][0].pop("start_ns"), "turns[0].spans[0].start_ns: missing"),
+        (lambda d: d["turns"][0]["spans"][0].update(start_ns=10**400), "start_ns: integer out of the 64-bit range"),
         (lambda d: d["agents"][0]["series"]["e2e_p99"].update(timestamps=[1.0]), "differ in length"),
         (lambda d: d["agents"][0]["series"]["e2e_p99"].update(step=0), "e2e_p99.step: must be positive"),
         (lambda d: d.update(agents={"a": 1}), "agents: expected a list"),

@@ -112,6 +112,15 @@ def test_string_and_garbage_attribute_values():
     assert turn.agent_id == "bot"
 
 
+def test_an_integer_beyond_a_doubles_range_is_no_number():
+    """A Jaeger tag of an unknown type passes its JSON value through: 10**400 must not raise (fuzzing found it)."""
+    root = Span("a" * 32, "1" * 16, None, "voice_turn", "bot", 0, 2_000_000_000, {
+        "llm.ttft_ms": 10**400, "eou.delay_ms": -(10**400), "session.id": "s1",
+    })
+    turn = derive_turn(Trace("a" * 32, (root,)), SEED)
+    assert turn.stages == {"e2e": 2000.0}
+
+
 def test_trace_stage_stats_are_percentiles_of_turns():
     generated = seed_sessions(sessions=3, turns=4)
     turns = turns_from_traces(parse_otlp_traces(to_otlp(generated.spans)), SEED)

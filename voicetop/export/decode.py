@@ -93,6 +93,8 @@ def _nan(value: Any, where: str) -> float:
 def _int(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Invalid(where, "expected an integer")
+    if not -(1 << 63) <= value < 1 << 64:  # what the span's source could hold; a float can hold it too
+        raise _Invalid(where, "integer out of the 64-bit range")
     return value
 
 

@@ -84,7 +84,8 @@ def parse_search(payload: Mapping[str, Any]) -> list[TraceSummary]:
             continue
         start = to_int(item.get("startTimeUnixNano"))
         duration_ms = to_float(item.get("durationMs")) if item.get("durationMs") is not None else 0.0
-        end = start + int(round(duration_ms * 1e6)) if math.isfinite(duration_ms) else start
+        duration_ns = duration_ms * 1e6
+        end = start + int(round(duration_ns)) if math.isfinite(duration_ns) else start  # 1e303 ms is no duration
         result.append(
             TraceSummary(
                 trace_id=normalize_trace_id(item.get("traceID")),
