@@ -288,6 +288,11 @@ class SpanEvent:
     attributes: Mapping[str, object] = field(default_factory=dict)
 
 
+#: What a span's int64 or uint64 fields (nanosecond times, integer attributes) can hold on
+#: the wire; readers refuse integers outside it (they would overflow a float as seconds).
+WIRE_INT_RANGE = range(-(1 << 63), 1 << 64)
+
+
 @dataclass(frozen=True)
 class Span:
     """One span of a trace; times in Unix nanoseconds."""

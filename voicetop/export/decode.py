@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 from voicetop.domain.model import (
     QUANTILES,
     STAGES,
+    WIRE_INT_RANGE,
     AgentStats,
     Alert,
     Breach,
@@ -93,7 +94,7 @@ def _nan(value: Any, where: str) -> float:
 def _int(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Invalid(where, "expected an integer")
-    if not -(1 << 63) <= value < 1 << 64:  # what the span's source could hold; a float can hold it too
+    if value not in WIRE_INT_RANGE:
         raise _Invalid(where, "integer out of the 64-bit range")
     return value
 

@@ -15,7 +15,7 @@ import binascii
 import re
 from typing import Any, Iterable, Iterator, Mapping
 
-from voicetop.domain.model import Span, SpanEvent, Trace
+from voicetop.domain.model import WIRE_INT_RANGE, Span, SpanEvent, Trace
 
 TRACE_ID_HEX = 32
 SPAN_ID_HEX = 16
@@ -63,17 +63,12 @@ def span_id(raw: object) -> str:
     return normalize_id(raw, SPAN_ID_HEX)
 
 
-#: What an int64 or uint64 field can hold; anything outside is not a wire value
-#: (and would overflow a float when times are divided down to seconds).
-INT_RANGE = range(-(1 << 63), 1 << 64)
-
-
 def to_int(raw: object, default: int = 0) -> int:
     """An int64/uint64 that may arrive as a JSON number or a string."""
     if raw is None or raw == "":
         return default
     value = _integer(raw)
-    if value not in INT_RANGE:
+    if value not in WIRE_INT_RANGE:
         raise WireFormatError(f"integer out of the 64-bit range: {str(raw)[:40]}")
     return value
 
