@@ -104,7 +104,6 @@ class SparkCell(CellWidget):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"sparkline--max-color", "sparkline--min-color"}
     DEFAULT_CSS = """
-    SparkCell { width: 1fr; height: 100%; }
     SparkCell > .sparkline--max-color { color: $primary; }
     SparkCell > .sparkline--min-color { color: $primary 30%; }
     """

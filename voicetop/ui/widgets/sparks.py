@@ -83,7 +83,6 @@ class StageSparks(Vertical):
         self._markers = MarkerRow(SPARK_QUANTILES)
         self._shown: tuple | None = None  # what the last show() rendered
         self.base_room = True
-        self._baseline_on = False
 
     def compose(self) -> ComposeResult:
         yield self._title
@@ -116,8 +115,7 @@ class StageSparks(Vertical):
             heading.append(f"  vs {offset_label(baseline.offset)} ago", style="bold")
         heading.append("  p50 / p90 / p99 latency over the window, thresholds after the value", style="dim")
         update_static(title, heading)
-        self.set_class(baseline is not None, "-baseline")
-        self._baseline_on = baseline is not None
+        self.set_class(baseline is not None, "-baseline")  # the baseline is on: each cell draws its column
         self._place_base()
         for row in self._rows:
             row.show(agent, thresholds, palette, baseline)
@@ -130,7 +128,8 @@ class StageSparks(Vertical):
         self._place_base()
 
     def _place_base(self) -> None:
+        on = self.has_class("-baseline")
         for row in self._rows:
             for cell in row.cells.values():
-                cell.set_baseline(self._baseline_on, self.base_room)
-        self._markers.set_baseline(self._baseline_on, self.base_room)
+                cell.set_baseline(on, self.base_room)
+        self._markers.set_baseline(on, self.base_room)
