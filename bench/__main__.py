@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     facts = machine()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in facts.items()), flush=True)
-    print(f"bytecode: {ensure_bytecode()} of voicetop's modules compiled (as an installed package has them)", flush=True)
+    ensure_bytecode()
+    print("bytecode: voicetop's modules compiled where missing or stale (as an installed package has them)", flush=True)
     started = time.monotonic()
     smoke = args.smoke
     if "host" in chosen:

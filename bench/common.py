@@ -17,8 +17,9 @@ VENV_BIN = Path(sys.executable).parent
 VOICETOP = str(VENV_BIN / "voicetop")
 
 
-def ensure_bytecode() -> int:
-    """Write the ``.pyc`` files of voicetop's modules that are missing or stale; how many were written.
+def ensure_bytecode() -> None:
+    """Write the ``.pyc`` files of voicetop's modules that are missing or stale (compileall
+    checks each against its source).
 
     An installed package has them (pip compiles at install); the README's
     editable install leaves them to the first import, and an environment with
@@ -28,18 +29,7 @@ def ensure_bytecode() -> int:
     """
     import voicetop
 
-    package = Path(voicetop.__file__).parent
-    stale = [p for p in package.rglob("*.py") if not _has_fresh_bytecode(p)]
-    for path in stale:
-        compileall.compile_file(str(path), quiet=2)
-    return len(stale)
-
-
-def _has_fresh_bytecode(source: Path) -> bool:
-    import importlib.util
-
-    cached = Path(importlib.util.cache_from_source(str(source)))
-    return cached.exists() and cached.stat().st_mtime >= source.stat().st_mtime
+    compileall.compile_dir(str(Path(voicetop.__file__).parent), quiet=2)
 
 
 @dataclass
