@@ -196,9 +196,10 @@ async def test_agent_set_change_adds_and_removes_rows(make_app, fake_metrics):
         await started(pilot)
         before = {k.value: k for k in table(app).rows}
         fake_metrics.agents = ["billing-en", "support-de", "new-agent"]
-        await wait_for(pilot, lambda: "new-agent" in table(app).row_keys(), what="new agent row")
+        wanted = {"billing-en", "support-de", "new-agent"}
+        await wait_for(pilot, lambda: set(table(app).row_keys()) == wanted, what="rows of the new fleet")
         after = {k.value: k for k in table(app).rows}
-        assert set(after) == {"billing-en", "support-de", "new-agent"}
+        assert set(after) == wanted
         assert after["billing-en"] is before["billing-en"]
 
 

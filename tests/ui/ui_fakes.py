@@ -61,6 +61,7 @@ class FakeMetrics:
         if self.fail_with is not None:
             raise self.fail_with
         stamps = window.timestamps()
+        agents = tuple(self.agents)  # one fleet per answer, even if a test swaps it mid-fetch
         keys = [stage_stat_key(s, q) for s in STAGES for q in QUANTILE_SCALE]
         keys += ["wer", "mos", "rtf", "interruption_rate", "tool_success_rate", "active_sessions",
                  "max_sessions", "capacity", "turns_per_session", "tokens_per_session", "cost_per_session",
@@ -68,10 +69,10 @@ class FakeMetrics:
         series: dict[str, dict[str | None, Series]] = {}
         for key in keys:
             per_agent = {}
-            for agent in [None, *self.agents]:
+            for agent in (None, *agents):
                 values = tuple(agent_value(agent, key, t) for t in stamps)
                 if agent is None and key in ("active_sessions", "max_sessions"):
-                    values = tuple(v * len(self.agents) for v in values)
+                    values = tuple(v * len(agents) for v in values)
                 per_agent[agent] = Series(stamps, values)
             series[key] = per_agent
         return MetricsResult(window=window, series=series, queries=len(keys))
