@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
-from voicetop.ui.widgets.keyed_table import Column, KeyedTable, SortCell
+from voicetop.ui.widgets.keyed_table import MIN_CACHED_LINES, Column, KeyedTable, SortCell, render_cache_sizes
 
 
 class ProbeTable(KeyedTable):
@@ -67,3 +67,32 @@ async def test_the_same_cell_lists_are_not_compared_or_repainted():
         assert table.get_cell("two", "a").plain == "20"
         stats = table.sync({**wanted, "two": list(wanted["two"])})  # a new list is compared
         assert stats.updated_cells == 1 and table.get_cell("two", "a").plain == "99"
+
+
+async def test_render_caches_hold_two_screenfuls_however_many_refreshes():
+    """DataTable keys its renders by update count, so only the current screen's are reusable."""
+    app = TableApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(ProbeTable)
+        table.sync({f"r{i:02d}": [SortCell(f"r{i:02d}"), SortCell("1"), SortCell("2")] for i in range(40)})
+        await pilot.pause()
+        sizes = render_cache_sizes(table.size.height, 3)
+        assert sizes["_line_cache"] == 2 * max(table.size.height, MIN_CACHED_LINES)
+        assert sizes["_cell_render_cache"] == 3 * sizes["_line_cache"]
+        for refresh in range(30):  # each sync bumps the update count: every render is new
+            table.sync({f"r{i:02d}": [SortCell(f"r{i:02d}"), SortCell(str(refresh)), SortCell("2")] for i in range(40)})
+            await pilot.pause()
+            assert table.get_cell("r00", "a").plain == str(refresh)
+        for name, size in sizes.items():
+            cache = getattr(table, name)
+            assert cache.maxsize == size
+            assert 0 < len(cache) <= size
+        await pilot.resize_terminal(60, 30)
+        await pilot.pause()
+        bigger = render_cache_sizes(table.size.height, 3)
+        assert bigger["_line_cache"] > sizes["_line_cache"]
+        assert table._line_cache.maxsize == bigger["_line_cache"]
+        table.scroll_to(y=5, animate=False)
+        await pilot.pause()
+        first = table.render_line(1).text.split()  # still renders after the resize emptied its caches
+        assert first == [f"r{int(table.scroll_y):02d}", "29", "2"]

@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping, Sequence, Union
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual._two_way_dict import TwoWayDict
 from textual.geometry import Region
 from textual.widgets import DataTable
@@ -119,6 +120,10 @@ class KeyedTable(SortCycling, DataTable):
         self._wider: dict[ColumnKey, int] = {}  # widths lazy rows built while painting need
         _cap_render_caches(self)
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Caches sized to the screen (DataTable's own handler has made their renders stale)."""
+        size_render_caches(self, event.size.height, len(self.columns))
+
     def set_columns(self, columns: Sequence[Column]) -> None:
         """(Re)define the columns; existing rows are kept by key."""
         if tuple(columns) == self.columns_spec:
@@ -143,6 +148,8 @@ class KeyedTable(SortCycling, DataTable):
             by_col = dict(zip(old_keys, cells))
             self.add_row(*[by_col.get(c.key) or SortCell() for c in self.columns_spec], key=key)
         self._restore_order(cursor)
+        if self.size.height:
+            size_render_caches(self, self.size.height, len(self.columns))
 
     def cursor_key(self) -> str | None:
         """Row key under the cursor, or None when the table is empty."""
@@ -405,17 +412,21 @@ class KeyedTable(SortCycling, DataTable):
         return resorted
 
 
-#: Entries kept in DataTable's render caches.  Their keys include the table's update
-#: count, which every update_cell bumps, so a table refreshed once a second fills
-#: Textual's defaults (10,000 cells, 1,000 rows and lines: megabytes of dead renders
-#: and the old cells they hold) before anything is evicted.  A few screenfuls is all
-#: a repaint can reuse.
+#: Entries kept in DataTable's render caches before the table is first sized.  Their
+#: keys include the table's update count, which every update_cell (and resize) bumps,
+#: so a table refreshed once a second fills Textual's defaults (10,000 cells, 1,000
+#: rows and lines: megabytes of dead renders and the old cells they hold) before
+#: anything is evicted.  Once sized, :func:`size_render_caches` keeps two screenfuls.
 RENDER_CACHE_LIMITS = {
     "_cell_render_cache": 2000,
     "_row_render_cache": 200,
     "_row_renderable_cache": 200,
     "_line_cache": 200,
 }
+#: Screenfuls of renders a table keeps: the current update's and the one before.
+SCREENFULS = 2
+#: A table's caches never go below this many lines' worth.
+MIN_CACHED_LINES = 8
 
 
 def _cap_render_caches(table: DataTable) -> None:
@@ -423,6 +434,31 @@ def _cap_render_caches(table: DataTable) -> None:
         cache = getattr(table, name, None)
         if cache is not None and getattr(cache, "maxsize", 0) > limit:
             cache.maxsize = limit
+
+
+def render_cache_sizes(lines: int, columns: int) -> dict[str, int]:
+    """Render cache sizes for a table ``lines`` high with ``columns`` columns.
+
+    Only renders keyed with the current update count can be reused, and a row
+    renders all its cells, so :data:`SCREENFULS` screenfuls of lines and cells
+    is all a repaint can use.
+    """
+    lines = max(lines, MIN_CACHED_LINES) * SCREENFULS
+    return {
+        "_cell_render_cache": lines * max(columns, 1),
+        "_row_render_cache": lines,
+        "_row_renderable_cache": lines,
+        "_line_cache": lines,
+    }
+
+
+def size_render_caches(table: DataTable, lines: int, columns: int) -> None:
+    """Resize the render caches to the table's screen (emptied: a resize made their renders stale)."""
+    for name, size in render_cache_sizes(lines, columns).items():
+        cache = getattr(table, name, None)
+        if cache is not None and hasattr(cache, "maxsize"):
+            cache.maxsize = size
+            cache.clear()  # also lets a full cache grow to a larger size
 
 
 def _one_line_cell(console, cell: Text, width: int, padding: int, pre_style: Style, post_style: Style) -> list[Segment]:
