@@ -132,12 +132,37 @@ def test_the_server_keeps_the_top_agents_of_each_recorded_quantile(recorded_scen
                 for t in values:
                     steps[t] = steps.get(t, 0) + 1
         assert steps and max(steps.values()) == 2, query.name  # three agents, two places: cut on the server
-        for key in query.stats:
-            for index, t in enumerate(window.timestamps()):
-                if t in missed:
-                    continue
-                kept = [_top(result, key, index) for result in (recorded, computed)]
-                assert len(kept[0]) <= 2 and kept[0] == pytest.approx(kept[1], rel=1e-9), (key, t)
+        _assert_same_tops(recorded, computed, query.stats, window, missed)
+
+
+def test_the_server_keeps_the_top_agents_of_each_recorded_stat(recorded_scenario):
+    """The ratio panels' recorded stats too: two places per stat (per component pair for the
+    split error rate), cut on the server, and the same top values as the computed panels."""
+    window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
+    recorded = fetch_once(recorded_scenario.url, replace(RECORDING, max_agents=2), window)
+    computed = fetch_once(recorded_scenario.url, replace(SEED, max_agents=2), window)
+    stat_queries = [query for query in plan_queries(replace(RECORDING, max_agents=2)) if query.recorded_stats]
+    assert {query.name for query in stat_queries} == {"conversation", "tools", "errors", "capacity", "cost"}
+    missed = missed_evaluations(recorded_scenario, window)
+    for query in stat_queries:
+        rows: dict[tuple[str, float], int] = {}
+        for labels, values in server_rows(recorded_scenario.url, query.promql, window):
+            if labels.get("agent_id"):
+                for t in values:
+                    rows[labels["__name__"], t] = rows.get((labels["__name__"], t), 0) + 1
+        assert rows and max(rows.values()) == 2, query.name  # cut per name on the server
+        keys = [key for key in computed.series if key in query.stats or key.startswith(query.split_prefix or "\0")]
+        _assert_same_tops(recorded, computed, keys, window, missed)
+
+
+def _assert_same_tops(recorded: MetricsResult, computed: MetricsResult, keys, window: Window, missed) -> None:
+    for key in keys:
+        assert key in recorded.series, key
+        for index, t in enumerate(window.timestamps()):
+            if t in missed:
+                continue
+            kept = [_top(result, key, index) for result in (recorded, computed)]
+            assert len(kept[0]) <= 2 and kept[0] == pytest.approx(kept[1], rel=1e-9), (key, t)
 
 
 def _top(result: MetricsResult, key: str, index: int) -> list[float]:

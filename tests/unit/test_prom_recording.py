@@ -63,9 +63,44 @@ def test_rules_record_each_series_once_and_levels_come_first():
     assert [r["labels"]["quantile"] for r in quantiles] == ["0.5", "0.9", "0.95", "0.99"]
     assert records.index("agent_id_le:livekit_stt_duration_ms_bucket:rate5m") < records.index(AGENT)
     assert len([r for r in records if r.startswith("agent_id_le:")]) == 6
-    terms = [r for r in rules if "labels" not in r and not r["record"].startswith("agent_id_le:")]
+    terms = [r for r in rules if "labels" not in r and not r["record"].startswith("agent_id_le:") and ":" not in r["expr"]]
     assert len({r["record"] for r in terms}) == len(terms) == 14  # turns rate is read by two panels: once
     assert {"agent_id_component:livekit_errors_total:rate5m", "agent_id:livekit_max_sessions:sum"} <= set(records)
+    stats = rules[records.index(terms[-1]["record"]) + 1:]
+    assert len({r["record"] for r in stats}) == len(stats) > 0 and all(":" in r["expr"] for r in stats)  # read the terms
+    assert {r["record"] for r in stats} >= {
+        "agent_id:livekit_errors_total_per_livekit_requests_total:ratio_rate5m",
+        "agent_id_component:livekit_errors_total_per_livekit_requests_total:ratio_rate5m",
+        "component:livekit_errors_total_per_livekit_requests_total:ratio_rate5m",
+        ":livekit_conversation_turns_total:rate5m",  # a single term: the fleet's sum; per agent the term itself
+    }
+    assert "agent_id:livekit_conversation_turns_total:rate5m" not in {r["record"] for r in stats}
+
+
+def _stat_rule(record: str) -> str:
+    return next(r["expr"] for r in profile_recording_rules(SEED) if r["record"] == record)
+
+
+def test_stat_rules_follow_the_term_formulas():
+    errors = "livekit_errors_total_per_livekit_requests_total:ratio_rate5m"
+    # a missing numerator is 0 (error rate), agents sum their components, the fleet sums every row
+    assert _stat_rule(f"agent_id:{errors}") == (
+        "(sum by (agent_id) (agent_id_component:livekit_errors_total:rate5m) or "
+        "sum by (agent_id) (agent_id_component:livekit_requests_total:rate5m) * 0) / "
+        "sum by (agent_id) (agent_id_component:livekit_requests_total:rate5m)"
+    )
+    assert _stat_rule(f"component:{errors}").startswith("(sum by (component) (agent_id_component:livekit_errors")
+    assert _stat_rule(f"agent_id_component:{errors}") == (
+        "(agent_id_component:livekit_errors_total:rate5m or agent_id_component:livekit_requests_total:rate5m * 0)"
+        " / agent_id_component:livekit_requests_total:rate5m"
+    )
+    # no zero numerator for a plain ratio; windows of both terms in the name
+    assert _stat_rule(":livekit_session_cost_usd_total_per_livekit_sessions_completed_total:ratio_rate15m") == (
+        "sum(agent_id:livekit_session_cost_usd_total:rate15m) / sum(agent_id:livekit_sessions_completed_total:rate15m)"
+    )
+    assert _stat_rule("agent_id:livekit_active_sessions_per_livekit_max_sessions:ratio_sum") == (
+        "agent_id:livekit_active_sessions:sum / agent_id:livekit_max_sessions:sum"
+    )
 
 
 def test_plan_reads_recordings_for_stages_and_terms_only():
@@ -76,8 +111,9 @@ def test_plan_reads_recordings_for_stages_and_terms_only():
         if before.histogram is not None:
             assert after.recorded is not None and after.reads_recordings and after.histogram is None
         elif before.terms is not None:
-            assert after.terms.names is not None and after.reads_recordings
-            assert after.promql.startswith('{__name__=~"') and "rate(" not in after.promql
+            assert after.terms is None and after.recorded_stats is not None and after.reads_recordings
+            assert after.promql.startswith('topk by (__name__) (500, {__name__=~"') and "rate(" not in after.promql
+            assert after.split_prefix == before.split_prefix
         else:  # quality (averages) and the held baselines stay as written
             assert after.promql == before.promql and not after.reads_recordings
 
@@ -141,3 +177,18 @@ def test_rules_command_writes_the_recording_group(capsys):
 def test_rules_command_recording_refuses_alerting_flags(capsys):
     assert main(["rules", "--recording", "--for", "2m"]) == 2
     assert "--recording" in capsys.readouterr().err
+
+
+def test_panels_whose_terms_have_no_recorded_form_are_computed_from_raw_series():
+    """Tokens and cost per session on one metric would record one term twice: that panel reads
+    raw series (and the rules keep nothing for it); the other panels still read their stats."""
+    shared = parse_profile(
+        '[profile]\nrecording_rules = true\n[metrics]\nsession_cost = "livekit_tokens_consumed_total"\n', "p.toml"
+    )
+    cost = next(query for query in plan_queries(shared) if query.name == "cost")
+    assert cost.recorded_stats is None and cost.terms is not None and not cost.reads_recordings
+    assert "rate(livekit_tokens_consumed_total[15m])" in cost.promql
+    records = {rule["record"] for rule in profile_recording_rules(shared)}
+    assert not any("tokens_consumed_total" in record or "sessions_completed" in record for record in records)
+    errors = next(query for query in plan_queries(shared) if query.name == "errors")
+    assert errors.recorded_stats is not None and "agent_id:livekit_errors_total_per_livekit_requests_total:ratio_rate5m" in records

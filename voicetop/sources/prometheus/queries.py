@@ -12,8 +12,9 @@ A stage panel is one bucket-rate query, ``sum by (le, <agent>) (rate(X_bucket
 client-side (:mod:`.buckets`): the server reads the histogram's bucket series
 once instead of once per quantile and scope.  With ``recording_rules`` in the
 profile, a stage panel reads the quantiles voicetop's recording rules keep
-instead (:mod:`.recorded`).  Stages or quantiles given as raw PromQL by the
-profile still go to the server as written.
+instead (:mod:`.recorded`), and a ratio panel the stats the rules keep per
+agent and for the fleet (:mod:`.recorded_stats`).  Stages or quantiles given as
+raw PromQL by the profile still go to the server as written.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from voicetop.profiles.metrics import SCALAR_FORMULAS, MetricProfile, ScalarForm
 from voicetop.sources.prometheus.buckets import HistogramPlan, decode_buckets
 from voicetop.sources.prometheus.matrix import Columns, StepIndex, grid_points, labelled_rows
 from voicetop.sources.prometheus.recorded import RecordedPlan, decode_recorded
-from voicetop.sources.prometheus.recording import recording_rules, stage_recording, term_names
+from voicetop.sources.prometheus.recorded_stats import RecordedStatsPlan, decode_recorded_stats
+from voicetop.sources.prometheus.recording import recording_rules, stage_recording, stat_recordings
 from voicetop.sources.prometheus.terms import TermPlan, TermStat, decode_terms
 
 STAT_LABEL = "vt_stat"
@@ -63,12 +65,13 @@ class PanelQuery:
     histogram: HistogramPlan | None = None  # a bucket-rate query: quantiles computed here
     recorded: RecordedPlan | None = None  # recorded quantiles: read as the rules keep them
     terms: TermPlan | None = None  # a term query: scalar ratios computed here
+    recorded_stats: RecordedStatsPlan | None = None  # a term panel's stats as the rules keep them
     period: float | None = None  # the value changes only at multiples of this (seconds)
 
     @property
     def reads_recordings(self) -> bool:
         """True when the query reads series kept by voicetop's recording rules."""
-        return self.recorded is not None or (self.terms is not None and self.terms.names is not None)
+        return self.recorded is not None or self.recorded_stats is not None
 
 
 def _tag(expr: str, stat: str, fleet: bool, split: tuple[str, str] | None = None) -> str:
@@ -141,7 +144,8 @@ def _summable(profile: MetricProfile, key: str) -> bool:
 
 
 def _term_query(name: str, keys: list[str], profile: MetricProfile, component: StatExpr | None) -> PanelQuery:
-    """One query reading each distinct term of the panel's formulas once (:mod:`.terms`)."""
+    """One query reading each distinct term of the panel's formulas once (:mod:`.terms`); with
+    recording rules, one reading the panel's stats as the rules keep them."""
     split_label = (component.split_label or "component") if component is not None else None
     inners: list[str] = []
 
@@ -160,11 +164,13 @@ def _term_query(name: str, keys: list[str], profile: MetricProfile, component: S
     if component is not None:  # the error rate's formula, by component
         stats.append(term_stat(component.key, SCALAR_FORMULAS["error_rate"], split=True))
     terms = tuple(profile.per_agent_sum(inner, split_label) for inner in inners)
-    names = term_names(terms) if profile.recording_rules else None
-    plan = TermPlan(terms, tuple(stats), profile.max_agents, split_label, names)
-    return PanelQuery(
-        name, plan.promql(), tuple(keys), split_prefix=component.key if component is not None else None, terms=plan
-    )
+    plan = TermPlan(terms, tuple(stats), profile.max_agents, split_label)
+    split_prefix = component.key if component is not None else None
+    recordings = stat_recordings(plan, profile.agent_label) if profile.recording_rules else None
+    if recordings is not None:
+        recorded = RecordedStatsPlan(recordings, terms, profile.max_agents, profile.agent_label, split_label)
+        return PanelQuery(name, recorded.promql(), tuple(keys), split_prefix=split_prefix, recorded_stats=recorded)
+    return PanelQuery(name, plan.promql(), tuple(keys), split_prefix=split_prefix, terms=plan)
 
 
 def plan_queries(profile: MetricProfile) -> tuple[PanelQuery, ...]:
@@ -208,10 +214,12 @@ def plan_queries(profile: MetricProfile) -> tuple[PanelQuery, ...]:
 
 
 def profile_recording_rules(profile: MetricProfile) -> list[Mapping[str, object]]:
-    """voicetop's recording rules for ``profile``: the stage quantiles and every term panel's terms."""
-    plain = replace(profile, recording_rules=False)
-    terms = [term for query in plan_queries(plain) if query.terms is not None for term in query.terms.terms]
-    return recording_rules(profile, terms)
+    """voicetop's recording rules for ``profile``: the stage quantiles, every term panel's terms
+    and the stats read from them."""
+    plans = [query.recorded_stats for query in plan_queries(replace(profile, recording_rules=True))]
+    terms = [term for plan in plans if plan is not None for term in plan.terms]
+    stats = [stat for plan in plans if plan is not None for stat in plan.recordings]
+    return recording_rules(profile, terms, stats)
 
 
 def clean_value(raw: object) -> float:
@@ -233,6 +241,8 @@ def decode_answer(
         return decode_terms(rows, query.terms, timestamps, agent_label)
     if query.recorded is not None:
         return decode_recorded(rows, query.recorded, timestamps, agent_label)
+    if query.recorded_stats is not None:
+        return decode_recorded_stats(rows, query.recorded_stats, timestamps, agent_label)
     index = StepIndex(timestamps[0], step, len(timestamps)) if timestamps else StepIndex(0.0, step, 0)
     return _decode_tagged(rows, query, len(timestamps), agent_label, index)
 

@@ -16,8 +16,13 @@ histogram ``X`` with the profile's agent label ``A`` and rate window ``W``:
 - ``:X:quantile_rateW{quantile="0.99"}`` = the fleet's, from the buckets summed by ``le``.
 
 (the first level is kept so both quantile rules read the bucket series once),
-and per term ``sum by (A[, component]) (rate(Y{outcome="success"}[W]))``:
-``A[_component]:Y[_outcome_success]:rateW`` (a gauge's sum: ``A:Y:sum``).
+per term ``sum by (A[, component]) (rate(Y{outcome="success"}[W]))``:
+``A[_component]:Y[_outcome_success]:rateW`` (a gauge's sum: ``A:Y:sum``), and per
+stat of a term panel its value per agent and for the fleet, read from the
+terms (:func:`stat_recordings`): ``A:Y_per_Z:ratio_rateW`` and
+``:Y_per_Z:ratio_rateW`` for a ratio, ``:Y:rateW`` for the fleet's sum of a
+single term (per agent that is the term's own series), and
+``A_component:…``/``component:…`` for the per-component error rate.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Iterable, Mapping
 
 from voicetop.domain.model import QUANTILES, STAGES
 from voicetop.profiles.metrics import MetricProfile, promql_duration
+from voicetop.sources.prometheus.terms import TermPlan, TermStat
 
 #: The label carrying the quantile (``"0.99"``) on the recorded quantile series.
 QUANTILE_LABEL = "quantile"
@@ -124,9 +130,82 @@ def term_names(terms: Iterable[str]) -> tuple[str, ...] | None:
     return names  # type: ignore[return-value]
 
 
-def recording_rules(profile: MetricProfile, terms: Iterable[str] = ()) -> list[Mapping[str, object]]:
+@dataclass(frozen=True)
+class StatRecording:
+    """The recorded series of one term-panel stat (of a split stat: per split value too)."""
+
+    key: str  # the stat key (a split stat: the prefix its values are appended to)
+    agent_name: str  # per agent (and split value)
+    fleet_name: str  # the fleet's (per split value)
+    rules: tuple[tuple[str, str], ...]  # (record, expr) of the series the term rules do not keep
+    split: bool = False
+    scale: float = 1.0
+
+
+def _name_parts(name: str) -> tuple[str, str, str]:
+    """``level:metric:operations`` → its three parts (the metric may hold colons itself)."""
+    level, rest = name.split(":", 1)
+    metric, operations = rest.rsplit(":", 1)
+    return level, metric, operations
+
+
+def stat_recordings(plan: TermPlan, agent_label: str) -> tuple[StatRecording, ...] | None:
+    """The recorded series of every stat of a term panel; None when a term has no recorded form
+    (:func:`term_names`) or two series would share a name."""
+    names = term_names(plan.terms)
+    if names is None:
+        return None
+    recordings = tuple(_stat_recording(stat, plan, names, agent_label) for stat in plan.stats)
+    series = [name for recording in recordings for name in (recording.agent_name, recording.fleet_name)]
+    if len(set(series)) != len(series):
+        return None
+    return recordings
+
+
+def _stat_recording(stat: TermStat, plan: TermPlan, names: tuple[str, ...], agent_label: str) -> StatRecording:
+    """One stat's series, following :func:`~voicetop.sources.prometheus.terms.decode_terms`:
+    per agent the ratio of its sums, for the fleet the ratio of everyone's sums (agent-less rows
+    included), a missing numerator 0 only with ``zero_numerator``."""
+    term_labels = (agent_label, plan.split_label) if plan.split_label else (agent_label,)
+    agent_labels = term_labels if stat.split else (agent_label,)
+    fleet_labels = agent_labels[1:]
+    numerator = names[stat.numerator]
+    _, metric, operations = _name_parts(numerator)
+    denominator = names[stat.denominator] if stat.denominator is not None else None
+    if denominator is not None:
+        _, below, below_operations = _name_parts(denominator)
+        metric = f"{metric}_per_{below}"
+        same = below_operations == operations
+        operations = f"ratio_{operations}" if same else f"ratio_{operations}_{below_operations}"
+
+    def summed(name: str, labels: tuple[str, ...]) -> str:
+        if labels == term_labels:
+            return name
+        return f"sum by ({', '.join(labels)}) ({name})" if labels else f"sum({name})"
+
+    def value(labels: tuple[str, ...]) -> str:
+        top = summed(numerator, labels)
+        if denominator is None:
+            return top
+        bottom = summed(denominator, labels)
+        if stat.zero_numerator:
+            top = f"({top} or {bottom} * 0)"
+        return f"{top} / {bottom}"
+
+    agent_name = f"{'_'.join(agent_labels)}:{metric}:{operations}"
+    fleet_name = f"{'_'.join(fleet_labels)}:{metric}:{operations}"
+    rules = [(fleet_name, value(fleet_labels))]
+    if agent_name != numerator:  # a single term per agent is the term's own recorded series
+        rules.insert(0, (agent_name, value(agent_labels)))
+    return StatRecording(stat.key, agent_name, fleet_name, tuple(rules), stat.split, stat.scale)
+
+
+def recording_rules(
+    profile: MetricProfile, terms: Iterable[str] = (), stats: Iterable[StatRecording] = ()
+) -> list[Mapping[str, object]]:
     """The rules of the recording group, in evaluation order (each level before its readers):
-    the stage quantiles, then each of ``terms`` (per-agent sums) that has a recorded form."""
+    the stage quantiles, each of ``terms`` (per-agent sums) that has a recorded form, then the
+    series of the term panels' ``stats`` (read from the terms' series)."""
     rules: list[Mapping[str, object]] = []
     for stage in STAGES:
         recording = stage_recording(profile, stage)
@@ -144,4 +223,9 @@ def recording_rules(profile: MetricProfile, terms: Iterable[str] = ()) -> list[M
         if name is not None and name not in recorded:
             recorded.add(name)
             rules.append({"record": name, "expr": term})
+    for stat in stats:
+        for name, expr in stat.rules:
+            if name not in recorded:
+                recorded.add(name)
+                rules.append({"record": name, "expr": expr})
     return rules

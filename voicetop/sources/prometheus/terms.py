@@ -11,8 +11,8 @@ per label value come from :func:`decode_terms`, which follows the PromQL of
 with ``zero_numerator``, a zero denominator gives NaN, and per-agent rows keep
 ``topk(max_agents, …)`` per step.  Rows without the agent label count towards
 the fleet only and, as for the stage quantiles, take no ``topk`` place.
-With recording rules (:mod:`.recording`) the panel reads each term's recorded
-series instead, told apart by their names.
+With recording rules (:mod:`.recording`) the rules record each term and the
+stats computed from them, and the panel reads the stats (:mod:`.recorded_stats`).
 """
 
 from __future__ import annotations
@@ -49,20 +49,11 @@ class TermPlan:
     stats: tuple[TermStat, ...]
     max_agents: int
     split_label: str | None = None  # the terms also go by this label (split stats need it)
-    names: tuple[str, ...] | None = None  # the terms' recorded series (recording rules), in order
 
     def promql(self) -> str:
-        if self.names is not None:  # one name regex: metric names hold no regex metacharacters
-            return f'{{__name__=~"{"|".join(self.names)}"}}'
         return " or ".join(
             f'label_replace({term}, "{TERM_LABEL}", "{index}", "", "")' for index, term in enumerate(self.terms)
         )
-
-    def term_keys(self) -> tuple[str, dict[str, int]]:
-        """The label that tells a row's term and each of its values' term index."""
-        if self.names is not None:
-            return "__name__", {name: index for index, name in enumerate(self.names)}
-        return TERM_LABEL, {str(index): index for index in range(len(self.terms))}
 
 
 def decode_terms(
@@ -70,19 +61,19 @@ def decode_terms(
 ) -> Columns:
     """Stat columns per agent (None: fleet) from a term panel's answer.
 
-    Rows without a known ``vt_term`` (recorded: name) are ignored, rows without the agent label
+    Rows without a known ``vt_term`` are ignored, rows without the agent label
     count towards the fleet only, and the first row of a (term, agent, split
     value) wins.  Malformed rows are skipped.
     """
     count = len(timestamps)
     start = timestamps[0] if timestamps else 0.0
     step_index = StepIndex(start, timestamps[1] - start if count > 1 else 1.0, count)
-    term_label, known = plan.term_keys()
+    known = {str(index): index for index in range(len(plan.terms))}
     split_label = plan.split_label
     # term -> agent -> split value -> column
     cells: list[dict[str | None, dict[str, _Column]]] = [{} for _ in plan.terms]
     for labels, points in labelled_rows(rows):
-        tag = labels.get(term_label)
+        tag = labels.get(TERM_LABEL)
         term = known.get(tag) if type(tag) is str else None
         if term is None:
             continue
