@@ -136,8 +136,8 @@ class StepCache:
 
     def store(self, window: Window, span: Span, answer: Columns, settled: float) -> None:
         """Keep the settled steps of a fetched ``span`` (and the cached ones still in ``window``)."""
-        if _strided(span, window.step):
-            for piece, columns in _pieces(span, answer, window.step):
+        if _strided(span, window.step):  # only the settled pieces are kept: the others are not cut out
+            for piece, columns in _pieces(span, answer, window.step, until=settled):
                 self.store(window, piece, columns, settled)
             return
         shape, first, last = self._grid(window)
@@ -217,10 +217,14 @@ class StepCache:
         columns: _Cached = {}
         settled_end = cached[1] if cached is not None else first - 1
         start = max(settled_end + 1, first)  # the steps not cached: unsettled, or not stored
-        fresh = [piece for span, answer in fresh for piece in _pieces(span, answer, window.step)]
+        since = phase + start * window.step
+        fresh = [piece for span, answer in fresh for piece in _pieces(span, answer, window.step, since=since)]
         unsettled = self._unsettled(shape, start, last, fresh)
         if cached is not None and self._first == first and self._count == size and not unsettled:
             columns = self._columns  # the cache is the window (read only below): the steady state
+        elif cached is not None and self._first == first and self._count == start - first and unsettled:
+            columns = _joined(self._columns, unsettled, start - first, size)  # live: the cache, then the last minute
+            unsettled = {}
         elif cached is not None:
             columns = _laid(self._columns, cached[0] - self._first, cached[1] - self._first + 1,
                             cached[0] - first, size)
@@ -295,14 +299,19 @@ def _strided(span: Span, step: float) -> bool:
     return span.end > span.start and round(span.step / step) > 1
 
 
-def _pieces(span: Span, answer: Columns, step: float) -> list[tuple[Span, Columns]]:
-    """A strided span's answer as one-step spans on the grid (any other answer as it is)."""
+def _pieces(
+    span: Span, answer: Columns, step: float, *, since: float = -math.inf, until: float = math.inf
+) -> list[tuple[Span, Columns]]:
+    """A strided span's answer as one-step spans on the grid, those from ``since`` to ``until``
+    (a step apart at most: the grid's own times); any other answer as it is."""
     if not _strided(span, step):
         return [(span, answer)]
+    low, high = since - step / 2, until + step / 2
     return [
         (Span(timestamp, timestamp, step),
          {stat: {agent: values[at:at + 1] for agent, values in per_agent.items()} for stat, per_agent in answer.items()})
         for at, timestamp in enumerate(span.timestamps())
+        if low <= timestamp <= high
     ]
 
 
@@ -358,6 +367,28 @@ def _extended(
             if _has_point(column, size):
                 target[agent] = column
     return {stat: per_agent for stat, per_agent in extended.items() if per_agent}
+
+
+def _joined(columns: _Cached, tail: Columns, kept: int, size: int) -> _Cached:
+    """Each cached column (``kept`` steps) followed by its ``tail`` steps, ``size`` in all: one new tuple
+    per column, what :func:`_laid` then :func:`_paste` make when the tail follows the cache.  A column
+    the tail lacks has no point there; a tail column not cached has none before it."""
+    length = size - kept
+    gap = (NO_POINT,) * length
+    empty = (NO_POINT,) * kept
+    joined: _Cached = {}
+    for stat, per_agent in columns.items():
+        fresh = tail.get(stat) or {}
+        joined[stat] = {
+            agent: column + (gap if (values := fresh.get(agent)) is None else _as_cached(values, 0, length))
+            for agent, column in per_agent.items()
+        }
+    for stat, per_agent in tail.items():
+        target = joined.setdefault(stat, {})
+        for agent, values in per_agent.items():
+            if agent not in target:
+                target[agent] = empty + _as_cached(values, 0, length)
+    return joined
 
 
 def _as_cached(values: list[float | None], skip: int, length: int) -> tuple[float, ...]:
