@@ -49,6 +49,27 @@ def recorded_scenario(tmp_path_factory, backfilled_tsdb, scenario):
         yield server
 
 
+#: Tokens per session with a zero denominator (agent e: tokens, no completed session) among three agents.
+ZERO_DENOMINATOR = {
+    'livekit_requests_total{agent_id="a",component="llm"}': 6,
+    'livekit_tokens_consumed_total{agent_id="a"}': 30,
+    'livekit_sessions_completed_total{agent_id="a"}': 1,
+    'livekit_tokens_consumed_total{agent_id="b"}': 20,
+    'livekit_sessions_completed_total{agent_id="b"}': 2,
+    'livekit_tokens_consumed_total{agent_id="e"}': 50,
+    'livekit_sessions_completed_total{agent_id="e"}': 0,
+}
+
+
+@pytest.fixture(scope="module")
+def recorded_zero_denominator(tmp_path_factory):
+    require_binary("promtool")
+    work = tmp_path_factory.mktemp("recorded-zero")
+    backfill(edge_openmetrics(ZERO_DENOMINATOR), work / "tsdb", work)
+    with _recorded_server(work, work / "tsdb", START, START + 60 * MINUTES) as server:
+        yield server
+
+
 @pytest.fixture(scope="module")
 def recorded_edges(tmp_path_factory):
     require_binary("promtool")
@@ -177,6 +198,25 @@ def test_term_edge_cases_from_recordings_equal_the_computed_panels(recorded_edge
     computed = fetch_once(recorded_edges.url, SEED, window)
     assert {"error_rate_llm", "capacity", "tool_success_rate"} <= set(computed.series)
     assert assert_same_result(recorded, computed) > 20
+
+
+def test_a_zero_denominator_ranks_last_in_the_servers_top_agents(recorded_zero_denominator):
+    """x/0 is recorded as NaN, not +Inf: the server's topk then keeps the agents with values, as
+    the computed panels do (NaN ranks last there), instead of the agent without sessions."""
+    window = on_evaluations(recorded_zero_denominator, Window(START + 1200, START + 1800, STEP))
+    missed = missed_evaluations(recorded_zero_denominator, window)
+    two = {"recorded": replace(RECORDING, max_agents=2), "computed": replace(SEED, max_agents=2)}
+    results = {name: fetch_once(recorded_zero_denominator.url, profile, window) for name, profile in two.items()}
+    for name, result in results.items():
+        tokens = result.series["tokens_per_session"]
+        assert set(tokens) == {"a", "b", None}, name
+        for agent, expected in (("a", 30.0), ("b", 10.0)):
+            values = dict(zip(tokens[agent].timestamps, tokens[agent].values))
+            assert all(values[t] == pytest.approx(expected) for t in window.timestamps() if t not in missed), name
+    assert assert_same_result(results["recorded"], results["computed"], missed) > 5
+    whole = fetch_once(recorded_zero_denominator.url, RECORDING, window).series["tokens_per_session"]
+    assert all(math.isnan(value) for value in whole["e"].values)  # recorded, as NaN
+    assert whole[None].last() == pytest.approx(100 / 3)  # the fleet's sums
 
 
 def test_recording_profile_without_the_rules_names_the_fix(backfilled_prometheus):

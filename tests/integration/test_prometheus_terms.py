@@ -61,14 +61,14 @@ EDGE_SERIES: dict[str, float] = {
 }
 
 
-def edge_openmetrics() -> str:
+def edge_openmetrics(fleet: dict[str, float] = EDGE_SERIES) -> str:
     lines = []
-    names = sorted({series.split("{")[0] for series in EDGE_SERIES})
+    names = sorted({series.split("{")[0] for series in fleet})
     for name in names:
         kind = "gauge" if name.endswith("sessions") else "counter"
         family = name.removesuffix("_total")
         lines.append(f"# TYPE {family} {kind}")
-        for series, per_minute in EDGE_SERIES.items():
+        for series, per_minute in fleet.items():
             if series.split("{")[0] != name:
                 continue
             for minute in range(MINUTES + 1):

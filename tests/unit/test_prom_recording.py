@@ -83,23 +83,26 @@ def _stat_rule(record: str) -> str:
 
 def test_stat_rules_follow_the_term_formulas():
     errors = "livekit_errors_total_per_livekit_requests_total:ratio_rate5m"
+
+    def ratio(top: str, bottom: str) -> str:  # x/0 is NaN, as on the computed panels
+        return f"{top} / ({bottom} != 0) or {top} / {bottom} * NaN"
+
     # a missing numerator is 0 (error rate), agents sum their components, the fleet sums every row
-    assert _stat_rule(f"agent_id:{errors}") == (
-        "(sum by (agent_id) (agent_id_component:livekit_errors_total:rate5m) or "
-        "sum by (agent_id) (agent_id_component:livekit_requests_total:rate5m) * 0) / "
-        "sum by (agent_id) (agent_id_component:livekit_requests_total:rate5m)"
+    requests = "sum by (agent_id) (agent_id_component:livekit_requests_total:rate5m)"
+    assert _stat_rule(f"agent_id:{errors}") == ratio(
+        f"(sum by (agent_id) (agent_id_component:livekit_errors_total:rate5m) or {requests} * 0)", requests
     )
     assert _stat_rule(f"component:{errors}").startswith("(sum by (component) (agent_id_component:livekit_errors")
-    assert _stat_rule(f"agent_id_component:{errors}") == (
-        "(agent_id_component:livekit_errors_total:rate5m or agent_id_component:livekit_requests_total:rate5m * 0)"
-        " / agent_id_component:livekit_requests_total:rate5m"
+    pair = "agent_id_component:livekit_requests_total:rate5m"
+    assert _stat_rule(f"agent_id_component:{errors}") == ratio(
+        f"(agent_id_component:livekit_errors_total:rate5m or {pair} * 0)", pair
     )
     # no zero numerator for a plain ratio; windows of both terms in the name
-    assert _stat_rule(":livekit_session_cost_usd_total_per_livekit_sessions_completed_total:ratio_rate15m") == (
-        "sum(agent_id:livekit_session_cost_usd_total:rate15m) / sum(agent_id:livekit_sessions_completed_total:rate15m)"
+    assert _stat_rule(":livekit_session_cost_usd_total_per_livekit_sessions_completed_total:ratio_rate15m") == ratio(
+        "sum(agent_id:livekit_session_cost_usd_total:rate15m)", "sum(agent_id:livekit_sessions_completed_total:rate15m)"
     )
-    assert _stat_rule("agent_id:livekit_active_sessions_per_livekit_max_sessions:ratio_sum") == (
-        "agent_id:livekit_active_sessions:sum / agent_id:livekit_max_sessions:sum"
+    assert _stat_rule("agent_id:livekit_active_sessions_per_livekit_max_sessions:ratio_sum") == ratio(
+        "agent_id:livekit_active_sessions:sum", "agent_id:livekit_max_sessions:sum"
     )
 
 

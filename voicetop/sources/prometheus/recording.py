@@ -165,7 +165,7 @@ def stat_recordings(plan: TermPlan, agent_label: str) -> tuple[StatRecording, ..
 def _stat_recording(stat: TermStat, plan: TermPlan, names: tuple[str, ...], agent_label: str) -> StatRecording:
     """One stat's series, following :func:`~voicetop.sources.prometheus.terms.decode_terms`:
     per agent the ratio of its sums, for the fleet the ratio of everyone's sums (agent-less rows
-    included), a missing numerator 0 only with ``zero_numerator``."""
+    included), a missing numerator 0 only with ``zero_numerator``, a zero denominator NaN."""
     term_labels = (agent_label, plan.split_label) if plan.split_label else (agent_label,)
     agent_labels = term_labels if stat.split else (agent_label,)
     fleet_labels = agent_labels[1:]
@@ -190,7 +190,8 @@ def _stat_recording(stat: TermStat, plan: TermPlan, names: tuple[str, ...], agen
         bottom = summed(denominator, labels)
         if stat.zero_numerator:
             top = f"({top} or {bottom} * 0)"
-        return f"{top} / {bottom}"
+        # x/0 is NaN, not ±Inf, as on the computed panels: it then ranks last in the server's topk
+        return f"{top} / ({bottom} != 0) or {top} / {bottom} * NaN"
 
     agent_name = f"{'_'.join(agent_labels)}:{metric}:{operations}"
     fleet_name = f"{'_'.join(fleet_labels)}:{metric}:{operations}"
