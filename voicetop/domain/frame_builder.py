@@ -40,11 +40,15 @@ def agent_stats(
     quantiles: dict[str, dict[str, float | None]] = {stage: {} for stage in STAGES}
     scalars: dict[str, float | None] = dict.fromkeys(SCALAR_STATS)
     for key, found in series.items():  # one pass over what the agent has (a few dozen of many keys)
+        values = found.values
+        newest = values[-1] if values else None
+        if newest != newest or newest is None:  # NaN or empty: look further back
+            newest = found.last()
         where = _STAGE_OF.get(key)
         if where is not None:
-            quantiles[where[0]][where[1]] = found.last()
+            quantiles[where[0]][where[1]] = newest
         elif key in scalars or key.endswith("_baseline"):
-            scalars[key] = found.last()
+            scalars[key] = newest
     stages: dict[str, StageStats] = {}
     for stage, values in quantiles.items():
         if derived_stages and stage in derived_stages and all(v is None for v in values.values()):

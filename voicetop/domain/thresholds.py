@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Sequence
@@ -19,8 +20,13 @@ class Hint:
     checks: tuple[str, ...]
 
     def text(self) -> str:
-        steps = "; ".join(f"{i}. {c}" for i, c in enumerate(self.checks, 1))
-        return f"{self.symptom} → check {steps}"
+        return _hint_text(self.symptom, self.checks)
+
+
+@functools.cache  # a breach carries its rule's hint text: thousands of breaches per frame at fleet scale, few hints
+def _hint_text(symptom: str, checks: tuple[str, ...]) -> str:
+    steps = "; ".join(f"{i}. {c}" for i, c in enumerate(checks, 1))
+    return f"{symptom} → check {steps}"
 
 
 HIGH_LATENCY = Hint("high latency", ("LLM provider status", "token rate limits", "network path"))
@@ -135,6 +141,10 @@ class ThresholdSet:
     per_agent: Mapping[str, Mapping[str, ThresholdRule]] = field(default_factory=dict)
     #: Fleet-wide telephony rules (LiveKit server, SIP; issue #10): never per agent.
     telephony: Mapping[str, ThresholdRule] = field(default_factory=lambda: _telephony_defaults())
+    #: agent (None: the fleet and agents without overrides) -> its rules with the series each reads
+    _reads: dict[str | None, tuple[tuple[ThresholdRule, str, str | None], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def for_agent(self, agent_id: str | None) -> Mapping[str, ThresholdRule]:
         if agent_id is None or agent_id not in self.per_agent:
@@ -142,6 +152,17 @@ class ThresholdSet:
         merged = dict(self.rules)
         merged.update(self.per_agent[agent_id])
         return merged
+
+    def reads(self, agent_id: str | None) -> tuple[tuple[ThresholdRule, str, str | None], ...]:
+        """An agent's rules, each with the series key it reads and its baseline's (None: no baseline)."""
+        key = agent_id if agent_id in self.per_agent else None
+        found = self._reads.get(key)
+        if found is None:
+            found = self._reads[key] = tuple(
+                (rule, rule.series_key, f"{rule.series_key}_baseline" if rule.baseline else None)
+                for rule in self.for_agent(key).values()
+            )
+        return found
 
     def rule(self, key: str, agent_id: str | None = None) -> ThresholdRule | None:
         found = self.for_agent(agent_id).get(key)
@@ -273,11 +294,11 @@ def evaluate(
 ) -> list[Breach]:
     """All breaches for one agent (or the fleet) over its stat series."""
     found: list[Breach] = []
-    for key, rule in thresholds.for_agent(agent_id).items():
-        series = series_by_key.get(rule.series_key)
+    for rule, key, baseline_key in thresholds.reads(agent_id):
+        series = series_by_key.get(key)
         if series is None:
             continue
-        baseline = series_by_key.get(f"{rule.series_key}_baseline") if rule.baseline else None
+        baseline = series_by_key.get(baseline_key) if baseline_key is not None else None
         found.extend(evaluate_rule(rule, series, agent_id, baseline))
     return found
 
