@@ -6,8 +6,9 @@
 The output passes ``promtool check rules``; ``-o`` writes atomically.  With a
 profile that reads telephony (``--profile livekit-server``) a ``voicetop-telephony``
 group adds per-node rules for the telephony thresholds.  ``--recording`` writes
-the recording rules that keep the stage quantiles on the server instead
-(:mod:`voicetop.sources.prometheus.recording`), for a profile with ``recording_rules = true``.
+the recording rules that keep the stage quantiles and the ratio panels' stats on
+the server instead (:mod:`voicetop.sources.prometheus.recording`), for a profile
+with ``recording_rules = true``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def add_rules_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which rules to write (default both)")
     parser.add_argument("--group-prefix", default="", metavar="TEXT", help="prefix for the group names")
     parser.add_argument("--recording", action="store_true",
-                        help="write the recording rules of the stage quantiles instead (for fleets of hundreds "
+                        help="write the recording rules of the stage quantiles and ratio stats instead (for fleets of hundreds "
                              "of agents; then set recording_rules = true in the profile)")
 
 
