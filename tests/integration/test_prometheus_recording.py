@@ -28,7 +28,7 @@ from tests.support.servers import PrometheusServer, VictoriaServer, backfill, ba
 from voicetop.domain.model import MetricsResult, Window
 from voicetop.profiles.metrics import SEED
 from voicetop.sources.prometheus.queries import plan_queries, profile_recording_rules
-from voicetop.sources.prometheus.source import NO_RECORDINGS
+from voicetop.sources.prometheus.source import NO_RECORDINGS, OLD_RECORDINGS
 
 RECORDING = replace(SEED, recording_rules=True)
 BLOCK = 7200.0  # promtool's block length: its rules backfill writes each block apart
@@ -225,6 +225,27 @@ def test_recording_profile_without_the_rules_names_the_fix(backfilled_prometheus
     assert result.errors["ttft_p99"] == NO_RECORDINGS
     assert result.errors["error_rate"] == NO_RECORDINGS
     assert "wer" in result.series and "wer" not in result.errors  # the quality panel reads raw series
+
+
+def test_rules_without_the_stat_rules_name_the_fix(tmp_path, backfilled_tsdb, scenario):
+    """Rules from before the stats were recorded (the terms and quantiles only): the ratio panels
+    say to load the current rules instead of showing nothing; the stage panels read as before."""
+    stat_records = {
+        name for query in plan_queries(RECORDING) if query.recorded_stats
+        for recording in query.recorded_stats.recordings for name, _ in recording.rules
+    }
+    older = [rule for rule in profile_recording_rules(RECORDING) if rule["record"] not in stat_records]
+    assert stat_records and len(older) < len(profile_recording_rules(RECORDING))
+    shutil.copytree(backfilled_tsdb, tmp_path / "tsdb")
+    backfill_rules(older, tmp_path / "tsdb", tmp_path, scenario.start, scenario.end, interval=STEP)
+    with PrometheusServer(tmp_path / "prom", tsdb=tmp_path / "tsdb") as server:
+        window = on_evaluations(server, incident_window(scenario))
+        result = fetch_once(server.url, RECORDING, window)
+    ratio_stats = {key for query in plan_queries(RECORDING) if query.recorded_stats for key in query.stats}
+    assert {key for key, reason in result.errors.items() if reason == OLD_RECORDINGS} == ratio_stats
+    assert "ttft_p99" not in result.errors and result.series["ttft_p99"]["billing"].last() > 1200
+    for key in ("active_sessions", "turn_rate"):  # a single term's stat is the term's own series per agent:
+        assert None not in result.series[key] and len(result.series[key]) == 3  # only the fleet's is missing
 
 
 def test_victoria_metrics_serves_the_recorded_series_alike(recorded_scenario, tmp_path):

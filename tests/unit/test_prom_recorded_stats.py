@@ -10,7 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from voicetop.sources.prometheus.recorded_stats import RecordedStatsPlan, decode_recorded_stats
+from voicetop.sources.prometheus.recorded_stats import (
+    RecordedStatsPlan,
+    decode_recorded_stats,
+    terms_probe,
+    unrecorded,
+)
 from voicetop.sources.prometheus.recording import stat_recordings
 from voicetop.sources.prometheus.terms import TermPlan, TermStat
 
@@ -111,3 +116,20 @@ def test_topk_per_step_and_split_pairs_share_one():
     assert found["error_rate"]["b"] == [200.0, None, None]  # NaN ranks lowest
     assert found["error_rate"][None] == [10.0, None, None]  # the fleet takes no place
     assert "error_rate_llm" not in found and "error_rate_" not in found
+
+
+def test_stats_without_a_fleet_series_are_probed_for_their_terms():
+    """A stat's fleet series is there whenever any agent's is: without it, the stat's rule may be missing.
+    It should be there when the terms it needs (a zero-numerator ratio: its denominator) have series."""
+    the_plan = plan()
+    error_rate = the_plan.recordings[0]
+    assert error_rate.needs == ("agent_id_component:requests_total:rate5m",)
+    assert the_plan.absent({"error_rate": {"a": [1.0]}}) == [error_rate]  # agents only: no fleet row
+    assert the_plan.absent({"error_rate": {None: [1.0]}}) == []  # the split stat is never probed
+    assert terms_probe([error_rate]) == 'count by (__name__) ({__name__=~"agent_id_component:requests_total:rate5m"})'
+    assert unrecorded([error_rate], {"agent_id_component:requests_total:rate5m"}) == ["error_rate"]
+    assert unrecorded([error_rate], set()) == []  # no requests anywhere: nothing to record
+    plain = replace(ERRORS.stats[0], zero_numerator=False)
+    (recording, _) = stat_recordings(replace(ERRORS, stats=(plain, ERRORS.stats[1])), "agent_id")
+    assert recording.needs == ("agent_id_component:errors_total:rate5m", "agent_id_component:requests_total:rate5m")
+    assert unrecorded([recording], {"agent_id_component:requests_total:rate5m"}) == []

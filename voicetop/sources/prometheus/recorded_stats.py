@@ -39,6 +39,24 @@ class RecordedStatsPlan:
             f' or {{__name__=~"{fleet}"}}'
         )
 
+    def absent(self, found: Mapping[str, Mapping[str | None, object]]) -> list[StatRecording]:
+        """The (unsplit) stats an answer holds no fleet series of (with any agent's, the fleet's is there)."""
+        return [
+            recording for recording in self.recordings
+            if not recording.split and None not in found.get(recording.key, {})
+        ]
+
+
+def terms_probe(recordings: Iterable[StatRecording]) -> str:
+    """An instant query with one row per recorded term of ``recordings`` that has series."""
+    names = sorted({name for recording in recordings for name in recording.needs})
+    return f'count by (__name__) ({{__name__=~"{"|".join(names)}"}})'
+
+
+def unrecorded(recordings: Iterable[StatRecording], present: set[str]) -> list[str]:
+    """The keys of ``recordings`` whose terms all have series (``present``): their own series should be there."""
+    return [recording.key for recording in recordings if recording.needs and set(recording.needs) <= present]
+
 
 def decode_recorded_stats(
     rows: Iterable[Mapping], plan: RecordedStatsPlan, timestamps: Sequence[float], agent_label: str

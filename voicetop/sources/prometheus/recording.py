@@ -140,6 +140,7 @@ class StatRecording:
     rules: tuple[tuple[str, str], ...]  # (record, expr) of the series the term rules do not keep
     split: bool = False
     scale: float = 1.0
+    needs: tuple[str, ...] = ()  # the recorded terms whose series make the stat's (its denominator, ...)
 
 
 def _name_parts(name: str) -> tuple[str, str, str]:
@@ -198,7 +199,8 @@ def _stat_recording(stat: TermStat, plan: TermPlan, names: tuple[str, ...], agen
     rules = [(fleet_name, value(fleet_labels))]
     if agent_name != numerator:  # a single term per agent is the term's own recorded series
         rules.insert(0, (agent_name, value(agent_labels)))
-    return StatRecording(stat.key, agent_name, fleet_name, tuple(rules), stat.split, stat.scale)
+    needs = (numerator,) if denominator is None else (denominator,) if stat.zero_numerator else (numerator, denominator)
+    return StatRecording(stat.key, agent_name, fleet_name, tuple(rules), stat.split, stat.scale, needs)
 
 
 def recording_rules(

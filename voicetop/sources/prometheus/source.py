@@ -31,11 +31,17 @@ from voicetop.sources.prometheus.http import body_digest, describe_exception, fo
 from voicetop.sources.prometheus.increments import SETTLE, Span, StepCache
 from voicetop.sources.prometheus.matrix import Columns
 from voicetop.sources.prometheus.queries import PanelQuery, decode_answer, plan_queries
+from voicetop.sources.prometheus.recorded_stats import terms_probe, unrecorded
 from voicetop.sources.prometheus.telephony import TelephonyQueries
 
 MAX_WORKERS = 8
 #: Every panel reading recording rules found none of their series in the window.
 NO_RECORDINGS = "no recorded series: load voicetop's recording rules (voicetop rules --recording)"
+#: A ratio stat has no recorded series, though the terms it is read from are recorded
+#: (rules from an older voicetop, or loaded after the window).
+OLD_RECORDINGS = (
+    "not recorded, but its terms are: load the current recording rules (voicetop rules --recording)"
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,7 @@ class PrometheusSource:
         for name in _missing_recordings(self.queries, answers):
             failures[name] = NO_RECORDINGS
             del answers[name]
+        unrecorded_stats = self._unrecorded_stats(window, answers, deadline)
         for name, answer in answers.items():
             with self._lock:
                 self._last_good[name] = _Good(time.time(), answer)
@@ -138,6 +145,7 @@ class PrometheusSource:
             # every query that asks the server each refresh failed (held ones may not have asked)
             raise SourceError(_summary(failures.values()))
         errors = self._fill_stale(series, failures)
+        errors.update((key, OLD_RECORDINGS) for key in unrecorded_stats if key not in errors)
         telephony, telephony_errors = self.telephony.collect(telephony_futures, deadline)
         return MetricsResult(
             window=window, series=series, errors={**errors, **telephony_errors},
@@ -225,6 +233,29 @@ class PrometheusSource:
         if not isinstance(rows, list):
             raise SourceError("not a Prometheus API response (unexpected JSON)")
         return rows
+
+    def _unrecorded_stats(self, window: Window, answers: dict[str, dict], deadline: float) -> list[str]:
+        """Recorded ratio stats without a series in the window whose terms are recorded at its end.
+
+        A stat without series is usually a metric without data; one whose
+        terms are there is missing its rule.  One instant query, asked only
+        when some recorded stat is absent; best effort.
+        """
+        absent = [
+            recording for query in self.queries if query.recorded_stats is not None and query.name in answers
+            for recording in query.recorded_stats.absent(answers[query.name])
+        ]
+        remaining = deadline - time.monotonic()
+        if not absent or remaining <= 0:
+            return []
+        try:
+            rows = self._client.custom_query(
+                terms_probe(absent), params={"time": f"{window.end:.3f}"}, timeout=min(remaining, self.auth.timeout)
+            )
+        except Exception:  # the stats stay empty, as they would without the probe
+            return []
+        labels = [row.get("metric") for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+        return unrecorded(absent, {found.get("__name__") for found in labels if isinstance(found, dict)})
 
     def _fill_stale(
         self, series: dict[str, dict[str | None, Series]], failures: dict[str, str]
