@@ -34,8 +34,8 @@ def add_rules_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which rules to write (default both)")
     parser.add_argument("--group-prefix", default="", metavar="TEXT", help="prefix for the group names")
     parser.add_argument("--recording", action="store_true",
-                        help="write the recording rules of the stage quantiles and ratio stats instead (for fleets of hundreds "
-                             "of agents; then set recording_rules = true in the profile)")
+                        help="write the recording rules of the stage quantiles and ratio stats instead "
+                             "(for fleets of hundreds of agents; then set recording_rules = true in the profile)")
 
 
 def _duration(text: str | None, flag: str) -> float | None:

@@ -223,7 +223,9 @@ class StepCache:
         if cached is not None and self._first == first and self._count == size and not unsettled:
             columns = self._columns  # the cache is the window (read only below): the steady state
         elif cached is not None and self._first == first and self._count == start - first and unsettled:
-            columns = _joined(self._columns, unsettled, start - first, size)  # live: the cache, then the last minute
+            # live, moved a step: the cache, then the last minute (one new tuple per column)
+            columns = _extended(self._columns, unsettled, 0, start - first, skip=0, length=size - start + first,
+                                at_end=True)
             unsettled = {}
         elif cached is not None:
             columns = _laid(self._columns, cached[0] - self._first, cached[1] - self._first + 1,
@@ -367,28 +369,6 @@ def _extended(
             if _has_point(column, size):
                 target[agent] = column
     return {stat: per_agent for stat, per_agent in extended.items() if per_agent}
-
-
-def _joined(columns: _Cached, tail: Columns, kept: int, size: int) -> _Cached:
-    """Each cached column (``kept`` steps) followed by its ``tail`` steps, ``size`` in all: one new tuple
-    per column, what :func:`_laid` then :func:`_paste` make when the tail follows the cache.  A column
-    the tail lacks has no point there; a tail column not cached has none before it."""
-    length = size - kept
-    gap = (NO_POINT,) * length
-    empty = (NO_POINT,) * kept
-    joined: _Cached = {}
-    for stat, per_agent in columns.items():
-        fresh = tail.get(stat) or {}
-        joined[stat] = {
-            agent: column + (gap if (values := fresh.get(agent)) is None else _as_cached(values, 0, length))
-            for agent, column in per_agent.items()
-        }
-    for stat, per_agent in tail.items():
-        target = joined.setdefault(stat, {})
-        for agent, values in per_agent.items():
-            if agent not in target:
-                target[agent] = empty + _as_cached(values, 0, length)
-    return joined
 
 
 def _as_cached(values: list[float | None], skip: int, length: int) -> tuple[float, ...]:

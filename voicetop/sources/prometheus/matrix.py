@@ -84,3 +84,26 @@ def keep_top(columns: dict[Hashable, list[float | None]], limit: int, count: int
 def _rank(item: tuple[object, float]) -> float:
     value = item[1]
     return -math.inf if value != value else value  # NaN ranks lowest
+
+
+def fill_scaled(column: list[float | None], points: Iterable, step_index: StepIndex, scale: float) -> None:
+    """Put each grid point's value times ``scale`` in ``column``; garbage, NaN and ±Inf become NaN."""
+    for index, raw in grid_points(points, step_index):
+        try:
+            value = float(raw) * scale  # the server sends "NaN" and "+Inf" as strings
+        except (TypeError, ValueError, OverflowError):
+            value = math.nan
+        column[index] = value if -math.inf < value < math.inf else math.nan
+
+
+def top_with_fleet(agents: Columns, fleet: dict[str, list[float | None]], limit: int, count: int) -> Columns:
+    """Per stat: the agents' columns with a value, cut to the top ``limit`` per step, then the fleet's
+    column (it takes no place); stats left without any column go."""
+    for per_agent in agents.values():
+        for agent in [a for a, column in per_agent.items() if column.count(None) == count]:
+            del per_agent[agent]
+        keep_top(per_agent, limit, count)
+    for stat, column in fleet.items():
+        if column.count(None) != count:
+            agents.setdefault(stat, {})[None] = column
+    return {stat: per_agent for stat, per_agent in agents.items() if per_agent}

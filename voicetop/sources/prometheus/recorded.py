@@ -9,11 +9,10 @@ per step (here too, for an answer that did not apply it).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from voicetop.sources.prometheus.matrix import Columns, StepIndex, grid_points, keep_top, labelled_rows
+from voicetop.sources.prometheus.matrix import Columns, StepIndex, fill_scaled, labelled_rows, top_with_fleet
 from voicetop.sources.prometheus.recording import QUANTILE_LABEL, StageRecording, quantile_label
 
 
@@ -63,17 +62,5 @@ def decode_recorded(
             column = agents[stat][agent] = [None] * count
         else:
             continue
-        for index, raw in grid_points(points, step_index):
-            try:
-                value = float(raw) * scale  # the server sends "NaN" and "+Inf" as strings
-            except (TypeError, ValueError, OverflowError):
-                value = math.nan
-            column[index] = value if -math.inf < value < math.inf else math.nan
-    for per_agent in agents.values():
-        for agent in [a for a, column in per_agent.items() if column.count(None) == count]:
-            del per_agent[agent]
-        keep_top(per_agent, plan.max_agents, count)
-    for stat, column in fleet.items():
-        if column.count(None) != count:
-            agents[stat][None] = column
-    return {stat: per_agent for stat, per_agent in agents.items() if per_agent}
+        fill_scaled(column, points, step_index, scale)
+    return top_with_fleet(agents, fleet, plan.max_agents, count)

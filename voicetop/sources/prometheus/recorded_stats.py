@@ -10,11 +10,17 @@ values are scaled like the term path's.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from voicetop.sources.prometheus.matrix import Columns, StepIndex, grid_points, keep_top, labelled_rows
+from voicetop.sources.prometheus.matrix import (
+    Columns,
+    StepIndex,
+    fill_scaled,
+    keep_top,
+    labelled_rows,
+    top_with_fleet,
+)
 from voicetop.sources.prometheus.recording import StatRecording
 
 _Column = list[float | None]
@@ -107,34 +113,18 @@ def decode_recorded_stats(
             if key in fleet:
                 continue
             column = fleet[key] = [None] * count
-        _fill(column, points, step_index, recording.scale)
+        fill_scaled(column, points, step_index, recording.scale)
     return _columns(agents, split_agents, fleet, plan.max_agents, count)
-
-
-def _fill(column: _Column, points: list | tuple, step_index: StepIndex, scale: float) -> None:
-    for index, raw in grid_points(points, step_index):
-        try:
-            value = float(raw) * scale  # the server sends "NaN" and "+Inf" as strings
-        except (TypeError, ValueError, OverflowError):
-            value = math.nan
-        column[index] = value if -math.inf < value < math.inf else math.nan  # x/0: no value, as on the term path
 
 
 def _columns(
     agents: Columns, split_agents: dict[tuple[str, str], _Column], fleet: dict[str, _Column], limit: int, count: int
 ) -> Columns:
-    """Per-agent columns cut to the top ``limit`` per step, then the fleet's; empty columns dropped."""
-    for per_agent in agents.values():
-        for agent in [a for a, column in per_agent.items() if column.count(None) == count]:
-            del per_agent[agent]
-        keep_top(per_agent, limit, count)
+    """Split pairs cut to the top ``limit`` per step together, the other stats' agents each; then the fleet's."""
     for cell in [c for c, column in split_agents.items() if column.count(None) == count]:
         del split_agents[cell]
     keep_top(split_agents, limit, count)  # one topk over every (agent, value) pair
     for (key, agent), column in split_agents.items():
         if key:
-            agents.setdefault(key, {})[agent] = column
-    for key, column in fleet.items():
-        if column.count(None) != count:
-            agents.setdefault(key, {})[None] = column
-    return {key: per_agent for key, per_agent in agents.items() if per_agent}
+            agents.setdefault(key, {})[agent] = column  # within the limit already: the cut below keeps them
+    return top_with_fleet(agents, fleet, limit, count)
