@@ -68,8 +68,10 @@ class TraceHttp:
         url = self.base_url + path
         try:
             return self._client.get(url, params=_clean(params))
-        except httpx.InvalidURL:  # e.g. a 100k-character service name in the query
-            raise SourceError(f"{self.name}: request to {self.safe_url} not sent (URL invalid or too long)") from None
+        except (httpx.InvalidURL, UnicodeEncodeError):  # e.g. a 100k-character or lone-surrogate service name
+            raise SourceError(
+                f"{self.name}: request to {self.safe_url} not sent (URL invalid, too long or not encodable)"
+            ) from None
         except httpx.TimeoutException:
             raise SourceError(f"{self.name}: timed out after {self.timeout:g}s ({self.safe_url})") from None
         except httpx.HTTPError as exc:
