@@ -26,6 +26,7 @@ from voicetop.domain.timeparse import format_duration, parse_time
 from voicetop.profiles.metrics import SEED, MetricProfile
 from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth, with_url_credentials
 from voicetop.sources.base import SIDE_REQUESTS, SourceError
+from voicetop.sources.prometheus.evaluations import Seen, evaluations_probe, evaluations_seen, fleet_series
 from voicetop.sources.prometheus.held import PeriodCache
 from voicetop.sources.prometheus.http import body_digest, describe_exception, forget_body, make_client, one_line
 from voicetop.sources.prometheus.increments import SETTLE, Span, StepCache
@@ -35,6 +36,8 @@ from voicetop.sources.prometheus.recorded_stats import terms_probe, unrecorded
 from voicetop.sources.prometheus.telephony import TelephonyQueries
 
 MAX_WORKERS = 8
+#: The recording rules' probe waits at most this long (seconds); without its answer the panels read.
+PROBE_TIMEOUT = 2.0
 #: Every panel reading recording rules found none of their series in the window.
 NO_RECORDINGS = "no recorded series: load voicetop's recording rules (voicetop rules --recording)"
 #: A ratio stat has no recorded series, though the terms it is read from are recorded
@@ -62,6 +65,15 @@ class _Decoded:
     span: Span
     digest: bytes
     columns: Columns
+
+
+@dataclass(frozen=True)
+class _RecordedRead:
+    """The last read of a recording-reading query: its window, what the probe saw before it, its answer."""
+
+    window: Window
+    seen: Seen | None
+    answer: dict[str, dict[str | None, Series]]
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,8 @@ class PrometheusSource:
         self._last_good: dict[str, _Good] = {}
         self._caches: dict[tuple[str, str | None], tuple[threading.Lock, StepCache | PeriodCache]] = {}
         self._decoded: dict[tuple[str, str | None], _Decoded] = {}  # written under the query's cache lock
+        self._probe = evaluations_probe(fleet_series(self.queries))
+        self._recorded_reads: dict[tuple[str, str | None], _RecordedRead] = {}  # written under both locks
         self._issued: list[RangeRequest] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -116,11 +130,15 @@ class PrometheusSource:
             raise SourceError("prometheus source is closed")
         with self._lock:
             self._issued = []
+        deadline = time.monotonic() + self.auth.timeout + 2.0
         futures: dict[str, Future] = {
-            q.name: self._pool.submit(self._run_panel, q, window) for q in self.queries
+            q.name: self._pool.submit(self._run_panel, q, window) for q in self.queries if not q.reads_recordings
         }
         telephony_futures = self.telephony.submit(self._pool, self._run_panel, window)
-        deadline = time.monotonic() + self.auth.timeout + 2.0
+        seen = self._evaluations_seen(window)  # before the recorded panels read, never during
+        futures.update(
+            (q.name, self._pool.submit(self._run_panel, q, window, seen=seen)) for q in self.queries if q.reads_recordings
+        )
         series: dict[str, dict[str | None, Series]] = {}
         failures: dict[str, str] = {}
         answers: dict[str, dict[str, dict[str | None, Series]]] = {}
@@ -159,23 +177,54 @@ class PrometheusSource:
             return tuple(self._issued)
 
     def _run_panel(
-        self, query: PanelQuery, window: Window, key_label: str | None = None
+        self, query: PanelQuery, window: Window, key_label: str | None = None, *, seen: Seen | None = None
     ) -> dict[str, dict[str | None, Series]]:
         """A query over ``window``: its cached settled steps plus the missing ones from the server
-        (for a query held per period, the period starts it lacks)."""
+        (for a query held per period, the period starts it lacks).  A recording-reading query keeps its
+        last read of the same window when the probe saw no evaluation since (``seen``, :mod:`.evaluations`)."""
         lock, cache = self._cache_for(query, key_label)
         with lock:  # a late answer of a timed-out refresh finishes before the next one reads
-            settled = self.now() - SETTLE  # the clock the live window ends on
-            if isinstance(cache, PeriodCache):
-                span = cache.missing(window)
-                held = {} if span is None else cache.store(span, self._fetch_span(query, span, key_label), settled)
-                return cache.series(window, held)
-            fresh = []
-            for span in cache.missing(window, settled):  # each chunk is kept as it comes (progress survives a timeout)
-                answer = self._fetch_span(query, span, key_label)
-                cache.store(window, span, answer, settled)
-                fresh.append((span, answer))
-            return cache.series(window, fresh)
+            if query.reads_recordings:
+                last = self._recorded_reads.get((query.promql, key_label))
+                if seen is not None and last is not None and last.window == window and last.seen == seen:
+                    return last.answer
+                answer = self._read_panel(query, window, key_label, cache)
+                with self._lock:
+                    self._recorded_reads[(query.promql, key_label)] = _RecordedRead(window, seen, answer)
+                return answer
+            return self._read_panel(query, window, key_label, cache)
+
+    def _read_panel(
+        self, query: PanelQuery, window: Window, key_label: str | None, cache: StepCache | PeriodCache
+    ) -> dict[str, dict[str | None, Series]]:
+        """The cached steps of ``window`` and the missing ones from the server (call under the cache's lock)."""
+        settled = self.now() - SETTLE  # the clock the live window ends on
+        if isinstance(cache, PeriodCache):
+            span = cache.missing(window)
+            held = {} if span is None else cache.store(span, self._fetch_span(query, span, key_label), settled)
+            return cache.series(window, held)
+        fresh = []
+        for span in cache.missing(window, settled):  # each chunk is kept as it comes (progress survives a timeout)
+            answer = self._fetch_span(query, span, key_label)
+            cache.store(window, span, answer, settled)
+            fresh.append((span, answer))
+        return cache.series(window, fresh)
+
+    def _evaluations_seen(self, window: Window) -> Seen | None:
+        """What the recording rules' probe sees at the window's end (:mod:`.evaluations`), asked when it
+        can spare a read now or next refresh: the window was read last time, or is live (its newest
+        step still unsettled: it will be read again).  None when not asked or it failed."""
+        if self._probe is None:
+            return None
+        with self._lock:
+            read_before = any(read.window == window for read in self._recorded_reads.values())
+        if not read_before and window.end <= self.now() - SETTLE:
+            return None
+        try:
+            rows = self._range_rows(self._probe, window.end, window.end, window.step, timeout=PROBE_TIMEOUT)
+        except SourceError:  # the panels read, as they would without the probe
+            return None
+        return evaluations_seen(rows)
 
     def _cache_for(self, query: PanelQuery, key_label: str | None) -> tuple[threading.Lock, StepCache | PeriodCache]:
         """The lock and cache of one PromQL text (group-by label, offset and profile are in it)."""
@@ -213,7 +262,7 @@ class PrometheusSource:
         except Exception:  # a shape the decoder did not foresee: still a bad answer
             raise SourceError("not a Prometheus API response (unexpected JSON)") from None
 
-    def _range_rows(self, promql: str, start: float, end: float, step: float) -> list:
+    def _range_rows(self, promql: str, start: float, end: float, step: float, timeout: float | None = None) -> list:
         """The ``result`` rows of one range query; every failure is a SourceError."""
         # exact (non-rounded) bounds so points land on the window's steps
         request = RangeRequest(promql, f"{start:.3f}", f"{end:.3f}", f"{step:g}")
@@ -226,7 +275,7 @@ class PrometheusSource:
                 end_time=datetime.fromtimestamp(end, tz=timezone.utc),
                 step=request.step,
                 params={"start": request.start, "end": request.end},
-                timeout=self.auth.timeout,
+                timeout=self.auth.timeout if timeout is None else min(timeout, self.auth.timeout),
             )
         except Exception as exc:
             raise SourceError(self.auth.scrub(describe_exception(exc, self.url, self.auth.timeout))) from None
