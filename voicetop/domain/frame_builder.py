@@ -68,7 +68,7 @@ def same_series(a: Series, b: Series) -> bool:
 
 def same_series_map(a: Mapping[str, Series], b: Mapping[str, Series]) -> bool:
     """The same stat keys, each with the same series."""
-    if a is b:
+    if a is b or a == b:  # in C, and at once where the series are the same objects (a kept read)
         return True
     if a.keys() != b.keys():
         return False
