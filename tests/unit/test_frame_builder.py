@@ -3,7 +3,7 @@
 import math
 
 from voicetop.domain.frame_builder import FrameBuilder, build_frame, same_series
-from voicetop.domain.model import MetricsResult, Series, Severity, Window
+from voicetop.domain.model import MetricsResult, Series, Severity, StageStats, Window
 from voicetop.domain.thresholds import ThresholdSet
 
 WINDOW = Window(0.0, 900.0, 15.0)
@@ -85,3 +85,21 @@ def test_by_agent_is_for_agent_of_every_agent_and_the_fleet():
     for agent_id, series in grouped.items():
         assert series == found.for_agent(agent_id)
         assert list(series) == list(found.for_agent(agent_id))  # same stat order
+
+
+def test_nothing_changed_keeps_the_whole_fleet_and_the_sorted_breaches():
+    """The same series objects (a kept read) or equal ones: the agents and the sorted breaches of the
+    last build are kept whole; any change, a trace-derived stage included, builds again."""
+    builder, thresholds = FrameBuilder(), ThresholdSet()
+    found = result()
+    first = build(builder, found, thresholds)
+    kept = build(builder, MetricsResult(window=WINDOW, series=dict(found.series)), thresholds, at=901.0)
+    assert kept.agents is first.agents and kept.breaches is first.breaches and kept.fleet is first.fleet
+    equal = build(builder, result(), thresholds, at=902.0)  # equal series, new objects
+    assert equal.agents is first.agents and equal.breaches is first.breaches
+    assert equal == build_frame(result(), thresholds, (), created_at=902.0)
+    changed = build(builder, result(ttft_b=1300.0), thresholds)
+    assert changed.agents is not first.agents and len(changed.breaches) > len(first.breaches)
+    derived = {"c": {"stt": StageStats("stt", p50=100.0, p90=500.0)}}
+    with_traces = builder.build(result(ttft_b=1300.0), thresholds, (), created_at=903.0, derived_stages=derived)
+    assert [a.agent_id for a in with_traces.agents] == ["a", "b", "c"]

@@ -90,6 +90,17 @@ class _AgentEvaluation:
 
 
 @dataclass(frozen=True)
+class _FleetEvaluation:
+    """The last build's inputs (every series, the trace-derived stages) and its agents and breaches."""
+
+    series: Mapping[str, Mapping[str | None, Series]]
+    derived: Mapping[str | None, Mapping[str, StageStats]]
+    fleet: AgentStats
+    agents: tuple[AgentStats, ...]
+    breaches: tuple[Breach, ...]  # before telephony's
+
+
+@dataclass(frozen=True)
 class _TelephonyEvaluation:
     telephony: Mapping[str, Mapping[str | None, Series]]
     errors: Mapping[str, str]
@@ -106,14 +117,18 @@ class FrameBuilder:
     the same series back: an agent (or the fleet) whose series and trace-derived
     stages equal the previous call's keeps its breaches and its AgentStats
     object, and unchanged telephony keeps its stats and breaches.  Keeping the
-    same objects also lets the screens skip rows that did not change.
+    same objects also lets the screens skip rows that did not change.  When no
+    series changed at all (the same objects, or equal ones), the last build's
+    agents and sorted breaches are kept whole, without a pass over the agents.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # the poller thread and a one-shot poll may overlap
         self._thresholds: ThresholdSet | None = None
         self._agents: dict[str | None, _AgentEvaluation] = {}
+        self._fleet: _FleetEvaluation | None = None
         self._telephony: _TelephonyEvaluation | None = None
+        self._sorted: tuple[tuple[Breach, ...], tuple[Breach, ...]] | None = None  # breaches as given, then sorted
 
     def build(
         self,
@@ -137,32 +152,51 @@ class FrameBuilder:
 
     def _build(self, result, thresholds, health, created_at, mode, alerts, context, derived_stages) -> Frame:
         if thresholds is not self._thresholds:
-            self._thresholds, self._agents, self._telephony = thresholds, {}, None
+            self._thresholds, self._agents, self._fleet, self._telephony = thresholds, {}, None, None
         derived = derived_stages or {}
-        previous, self._agents = self._agents, {}
-        by_agent = result.by_agent()
-        fleet = self._evaluate(previous, None, by_agent.get(None, {}), derived.get(None))
-        all_breaches: list[Breach] = list(fleet.breaches)
-        agents: list[AgentStats] = []
-        agent_ids = sorted({a for a in by_agent if a is not None} | {a for a in derived if a is not None})
-        for agent_id in agent_ids:
-            found = self._evaluate(previous, agent_id, by_agent.get(agent_id, {}), derived.get(agent_id))
-            all_breaches.extend(found.breaches)
-            agents.append(found.stats)
-        telephony, all_breaches = self._with_telephony(result, all_breaches)
-        all_breaches.sort(key=lambda b: (not b.active, -int(b.severity), -b.since))
+        last = self._fleet
+        if last is None or last.derived != derived or last.series != result.series:  # in C: nested dicts, Series
+            last = self._fleet = self._evaluate_all(result.series, result.by_agent(), derived)
+        telephony, all_breaches = self._with_telephony(result, list(last.breaches))
         return Frame(
             created_at=created_at,
             window=result.window,
             mode=mode,
-            fleet=fleet.stats,
-            agents=tuple(agents),
-            breaches=tuple(all_breaches),
+            fleet=last.fleet,
+            agents=last.agents,
+            breaches=self._sorted_breaches(all_breaches),
             health=tuple(health),
             alerts=tuple(alerts),
             context=context,
             telephony=telephony,
         )
+
+    def _evaluate_all(
+        self,
+        series: Mapping[str, Mapping[str | None, Series]],
+        by_agent: Mapping[str | None, Mapping[str, Series]],
+        derived: Mapping[str | None, Mapping[str, StageStats]],
+    ) -> _FleetEvaluation:
+        """The fleet and every agent, each re-evaluated only if its own series changed."""
+        previous, self._agents = self._agents, {}
+        fleet = self._evaluate(previous, None, by_agent.get(None, {}), derived.get(None))
+        breaches: list[Breach] = list(fleet.breaches)
+        agents: list[AgentStats] = []
+        agent_ids = sorted({a for a in by_agent if a is not None} | {a for a in derived if a is not None})
+        for agent_id in agent_ids:
+            found = self._evaluate(previous, agent_id, by_agent.get(agent_id, {}), derived.get(agent_id))
+            breaches.extend(found.breaches)
+            agents.append(found.stats)
+        return _FleetEvaluation(series, derived, fleet.stats, tuple(agents), tuple(breaches))
+
+    def _sorted_breaches(self, breaches: list[Breach]) -> tuple[Breach, ...]:
+        """Active first, then the most severe, then the newest; the last order kept while the breaches are the same."""
+        given = tuple(breaches)
+        if self._sorted is not None and self._sorted[0] == given:
+            return self._sorted[1]
+        found = tuple(sorted(breaches, key=lambda b: (not b.active, -int(b.severity), -b.since)))
+        self._sorted = (given, found)
+        return found
 
     def _evaluate(
         self,
