@@ -221,3 +221,13 @@ def test_alert_matchers_name_and_agent():
     assert alert_matchers(alert) == (Matcher("alertname", "A"),)
     alert = Alert("A", "firing", "critical", "billing")
     assert [m.to_api()["value"] for m in alert_matchers(alert)] == ["A", "billing"]
+
+
+def test_a_label_that_cannot_be_encoded_is_a_source_error_and_nothing_is_sent():
+    """An alert label holding a lone surrogate (JSON allows ``\\ud800``) sent back in a silence's matcher."""
+    answers = {("POST", "/api/v2/silences"): httpx.Response(200, json={"silenceID": "abc-123"})}
+    source, recorder = make(answers, write=True)
+    alert = alert_from_api(am_alert(agent="bill\ud800ing"))
+    with pytest.raises(SourceError, match="not sent"):
+        source.silence_alert(alert, 1800, "fix", created_by="alice")
+    assert recorder.requests == []

@@ -228,6 +228,8 @@ class AlertmanagerSource:
             raise SourceError(f"{where}: cannot connect") from None
         except httpx.HTTPError as exc:
             raise SourceError(f"{where}: {type(exc).__name__}") from None
+        except UnicodeEncodeError:  # a lone surrogate from an answer's labels, sent back in a matcher
+            raise SourceError(f"{where}: request not sent (text not encodable)") from None
         if response.status_code in (401, 403):
             raise SourceError(f"{where}: HTTP {response.status_code} (check credentials)")
         if response.status_code >= 400:
