@@ -155,6 +155,7 @@ async def measure_fleet(
             await wait_until(pilot, lambda: app.frames_applied >= 1, 300, "the first frame")
             await asyncio.to_thread(app.poller.stop, 5.0)  # the bench drives the polls itself
             table = app.screen.table
+            panel_promql = {query.promql for query in source.inner.queries}
             measured = warmups = 0
             total = cycles + warmup + MAX_EXTRA_WARMUP
             for cycle in range(total):
@@ -195,7 +196,7 @@ async def measure_fleet(
                 requests.append(source.requests - before)
                 issued = source.inner.last_requests
                 probes.append(sum(PROBE_LABEL in request.promql for request in issued))
-                panels_read.append(len({request.promql for request in issued if PROBE_LABEL not in request.promql}))
+                panels_read.append(len({request.promql for request in issued} & panel_promql))
                 cells.append(table.last_sync.updated_cells)
                 failed.append(stale)
                 cycle_cpu.append(spent)
@@ -245,11 +246,9 @@ def run(report: Report, counts=(10, 100, 1000), cycles: int = 20, warmup: int = 
 
 
 def _panel_requests(found: dict) -> str:
-    """What the source sent in a median cycle: its panel queries, or those it sent after the probe."""
-    total, read, probes = found["panel_queries"], found["panels_read"], found["probes"]
-    if not probes:
-        return f"{total} panel queries"
-    return f"{read:g} of {total} panel queries sent + the recording rules' probe"
+    """What the source sent in a median cycle: how many of its panel queries, and the probe."""
+    probe = " + the recording rules' probe" if found["probes"] else ""
+    return f"{found['panels_read']:g} of {found['panel_queries']} panel queries sent{probe}"
 
 
 def add_figures(report: Report, fleet: str, found: dict, targets: bool) -> None:
