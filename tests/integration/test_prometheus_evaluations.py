@@ -14,19 +14,17 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import replace
 
 import pytest
-from prometheus_client import start_http_server
 
 from tests.integration.test_prometheus_incremental import incident_window
 from tests.integration.test_prometheus_recording import RECORDING, on_evaluations, recorded_scenario  # noqa: F401
-from tests.support.servers import LOCALHOST, VictoriaServer, free_port, prometheus_config, require_binary, wait_until
+from tests.support.demo_target import demo_fleet_target
+from tests.support.servers import VictoriaServer, prometheus_config, require_binary, wait_until
 from voicetop.config import Connection
 from voicetop.domain.model import Window
-from voicetop.sources.demo import DemoFleet
 from voicetop.sources.prometheus import PrometheusSource
 from voicetop.sources.prometheus.evaluations import PROBE_LABEL, fleet_series
 from voicetop.sources.prometheus.queries import plan_queries
@@ -86,25 +84,8 @@ def evaluating_prometheus(prometheus_server, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     rules.write_text(done.stdout)
-    fleet = DemoFleet(seed=7, speed=5.0)
-    port = free_port()
-    server, thread = start_http_server(port, addr=LOCALHOST, registry=fleet.registry)
-    stop = threading.Event()
-
-    def tick() -> None:  # keep the simulation running, as `voicetop demo serve` does
-        while not stop.wait(0.2):
-            fleet.now()
-
-    ticker = threading.Thread(target=tick, daemon=True)
-    ticker.start()
-    try:
-        yield prometheus_server(prometheus_config([f"{LOCALHOST}:{port}"], "1s", rule_files=[str(rules)]))
-    finally:
-        stop.set()
-        ticker.join(2)
-        server.shutdown()
-        server.server_close()
-        fleet.close()
+    with demo_fleet_target(seed=7, speed=5.0) as (_fleet, target):
+        yield prometheus_server(prometheus_config([target], "1s", rule_files=[str(rules)]))
 
 
 def test_live_evaluations_are_read_again_and_a_finished_step_is_kept(evaluating_prometheus):

@@ -9,12 +9,11 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from prometheus_client import start_http_server
 
+from tests.support.demo_target import demo_fleet_target
 from tests.support.servers import LOCALHOST, ServerProcess, free_port, prometheus_config, wait_until
 from voicetop.config import Connection
 from voicetop.domain.model import HealthState
@@ -57,27 +56,10 @@ def live_frame_once_ready(url: str, expected_agents: tuple[str, ...], timeout: f
 
 
 def test_prometheus_scraping_the_demo_fleet_shows_the_same_fleet(prometheus_server):
-    fleet = DemoFleet(seed=7, speed=SPEED)
-    port = free_port()
-    server, thread = start_http_server(port, addr=LOCALHOST, registry=fleet.registry)
-    stop = threading.Event()
-
-    def tick() -> None:  # what `voicetop demo serve` does: keep the simulation running
-        while not stop.wait(0.2):
-            fleet.now()
-
-    ticker = threading.Thread(target=tick, daemon=True)
-    ticker.start()
-    try:
-        prom = prometheus_server(prometheus_config([f"{LOCALHOST}:{port}"], scrape_interval="1s"))
+    with demo_fleet_target(seed=7, speed=SPEED) as (fleet, target):
+        prom = prometheus_server(prometheus_config([target], scrape_interval="1s"))
         frame = live_frame_once_ready(prom.url, fleet.agent_ids)
         demo_frame = Poller(fleet.metrics, ThresholdSet(), lambda f: None).poll_once()
-    finally:
-        stop.set()
-        ticker.join(2)
-        server.shutdown()
-        server.server_close()
-        fleet.close()
     assert frame.mode == "live"
     assert [a.agent_id for a in frame.agents] == [a.agent_id for a in demo_frame.agents]
     for agent in frame.agents:
