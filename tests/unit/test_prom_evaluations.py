@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tests.support.canned_http import CannedServer, json_body, matrix
 from voicetop.config import Connection
 from voicetop.profiles.metrics import SEED
 from voicetop.sources.prometheus import PrometheusSource
-from voicetop.sources.prometheus.evaluations import evaluations_probe, evaluations_seen, fleet_series
+from voicetop.domain.model import Window
+from voicetop.sources.prometheus.evaluations import PROBE_LABEL, evaluations_probe, evaluations_seen, fleet_series
 from voicetop.sources.prometheus.queries import plan_queries, profile_recording_rules
 
 RECORDING = replace(SEED, recording_rules=True)
@@ -69,3 +71,58 @@ def test_an_empty_or_foreign_answer_compares_as_nothing_seen():
     assert evaluations_seen([{"metric": {"__name__": "up"}, "values": [[1, "1"]]}]) is None
     assert evaluations_seen([{"metric": {"vt_probe": "0"}, "values": [[1, 5]]}]) is None  # not a sample string
     assert evaluations_seen([{"metric": {"vt_probe": "0"}, "values": []}, "junk", None]) is None
+
+
+def _recorded_server(probe_answer):
+    """A server answering every recorded panel with one fleet row per name it reads, and the probe
+    with ``probe_answer()`` (status, body)."""
+    def respond(path, params, headers):
+        query = params.get("query", "")
+        if PROBE_LABEL in query:
+            status, body = probe_answer()
+            return status, "application/json", body
+        names = [name for name in fleet_series(plan_queries(RECORDING)) if name in query]
+        stamps = [float(params["end"])]
+        rows = [({"__name__": name, "quantile": "0.99"}, [(t, "1") for t in stamps]) for name in names]
+        return 200, "application/json", matrix(rows)
+
+    return respond
+
+
+def _recorded_reads(server, before: int) -> int:
+    recorded = {query.promql for query in plan_queries(RECORDING) if query.reads_recordings}
+    return sum(params.get("query") in recorded for _, params, _ in server.requests[before:])
+
+
+def test_without_the_probes_answer_the_recorded_panels_read():
+    """A probe that fails, finds nothing or sees a new evaluation never spares a read; one that
+    sees the same as before the last read does, and the result is the same."""
+    recorded = sum(query.reads_recordings for query in plan_queries(RECORDING))
+    seen_55 = (200, matrix([({PROBE_LABEL: "0"}, [(1_700_000_060, "1700000055")])]))
+    seen_58 = (200, matrix([({PROBE_LABEL: "0"}, [(1_700_000_060, "1700000058")])]))
+    failed, empty, not_a_matrix = (500, b"boom"), (200, matrix([])), (200, json_body({"status": "success"}))
+    steps = [  # the probe's answer, recorded panels read
+        (seen_55, recorded),  # a settled window read for the first time: no probe
+        (seen_55, recorded),  # read again, now with what the probe saw
+        (seen_55, 0),  # nothing evaluated since: kept
+        (failed, recorded), (seen_55, recorded),  # no answer: read; the read before had none to compare
+        (seen_55, 0),
+        (empty, recorded), (not_a_matrix, recorded),
+        (seen_58, recorded),  # a new evaluation: read
+        (seen_58, 0),
+    ]
+    answer = {"now": seen_55}
+    window = Window(1_700_000_000, 1_700_000_060, 15)
+    with CannedServer(_recorded_server(lambda: answer["now"])) as server:
+        source = PrometheusSource(Connection(url=server.url, timeout=3.0), RECORDING)
+        try:
+            reads = []
+            for probe, _ in steps:
+                answer["now"] = probe
+                before = len(server.requests)
+                result = source.fetch(window)
+                reads.append(_recorded_reads(server, before))
+                assert "ttft_p99" in result.series and not result.errors
+        finally:
+            source.close()
+    assert reads == [expected for _, expected in steps]
