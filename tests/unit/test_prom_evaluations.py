@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from tests.support.canned_http import CannedServer, json_body, matrix
 from voicetop.config import Connection
+from voicetop.domain.model import Window
 from voicetop.profiles.metrics import SEED
 from voicetop.sources.prometheus import PrometheusSource
-from voicetop.domain.model import Window
 from voicetop.sources.prometheus.evaluations import PROBE_LABEL, evaluations_probe, evaluations_seen, fleet_series
 from voicetop.sources.prometheus.queries import plan_queries, profile_recording_rules
 
