@@ -106,7 +106,7 @@ class PrometheusSource:
         self.queries: tuple[PanelQuery, ...] = plan_queries(profile)
         self.telephony = TelephonyQueries(profile, self.auth.scrub, self.auth.timeout)  # issue #10
         workers = max(1, min(MAX_WORKERS, len(self.queries) + len(self.telephony.queries)))
-        self._client = make_client(self.url, self.auth, pool_size=workers + SIDE_REQUESTS)
+        self._client = make_client(self.url, self.auth, pool_size=workers + SIDE_REQUESTS + 1)  # + the probe
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prom-query")
         self._last_good: dict[str, _Good] = {}
         self._caches: dict[tuple[str, str | None], tuple[threading.Lock, StepCache | PeriodCache]] = {}
