@@ -9,6 +9,7 @@ from voicetop.config import Connection
 from voicetop.domain.model import Window
 from voicetop.profiles.metrics import SEED
 from voicetop.sources.prometheus import PrometheusSource
+from voicetop.sources.prometheus import source as source_module
 from voicetop.sources.prometheus.evaluations import PROBE_LABEL, evaluations_probe, evaluations_seen, fleet_series
 from voicetop.sources.prometheus.queries import plan_queries, profile_recording_rules
 
@@ -94,9 +95,10 @@ def _recorded_reads(server, before: int) -> int:
     return sum(params.get("query") in recorded for _, params, _ in server.requests[before:])
 
 
-def test_without_the_probes_answer_the_recorded_panels_read():
+def test_without_the_probes_answer_the_recorded_panels_read(monkeypatch):
     """A probe that fails, finds nothing or sees a new evaluation never spares a read; one that
     sees the same as before the last read does, and the result is the same."""
+    monkeypatch.setattr(source_module, "PROBE_BACKOFF", 0.0)  # each refresh probes again (see below)
     recorded = sum(query.reads_recordings for query in plan_queries(RECORDING))
     seen_55 = (200, matrix([({PROBE_LABEL: "0"}, [(1_700_000_060, "1700000055")])]))
     seen_58 = (200, matrix([({PROBE_LABEL: "0"}, [(1_700_000_060, "1700000058")])]))
@@ -126,3 +128,29 @@ def test_without_the_probes_answer_the_recorded_panels_read():
         finally:
             source.close()
     assert reads == [expected for _, expected in steps]
+
+
+def test_after_a_failed_probe_the_panels_read_without_one_for_a_while():
+    """A slow or failing server does not wait for a probe on every refresh (PROBE_BACKOFF)."""
+    seen = (200, matrix([({PROBE_LABEL: "0"}, [(1_700_000_060, "1700000055")])]))
+    answer = {"now": seen}
+    window = Window(1_700_000_000, 1_700_000_060, 15)
+    with CannedServer(_recorded_server(lambda: answer["now"])) as server:
+        source = PrometheusSource(Connection(url=server.url, timeout=3.0), RECORDING)
+        try:
+            source.fetch(window)
+            answer["now"] = (500, b"boom")
+            probes = []
+            for _ in range(3):
+                before = len(server.requests)
+                source.fetch(window)
+                probes.append(sum(PROBE_LABEL in params.get("query", "") for _, params, _ in server.requests[before:]))
+            answer["now"] = seen
+            source._probe_resumes = 0.0  # noqa: SLF001 - the minute is over
+            source.fetch(window)  # probed again: read with what it saw
+            before = len(server.requests)
+            source.fetch(window)
+            assert _recorded_reads(server, before) == 0  # and kept
+        finally:
+            source.close()
+    assert probes == [1, 0, 0]

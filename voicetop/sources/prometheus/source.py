@@ -38,6 +38,9 @@ from voicetop.sources.prometheus.telephony import TelephonyQueries
 MAX_WORKERS = 8
 #: The recording rules' probe waits at most this long (seconds); without its answer the panels read.
 PROBE_TIMEOUT = 2.0
+#: After a probe fails, the panels read without one for this long (seconds): a slow or failing
+#: server is not made to wait for a probe on every refresh.
+PROBE_BACKOFF = 60.0
 #: Every panel reading recording rules found none of their series in the window.
 NO_RECORDINGS = "no recorded series: load voicetop's recording rules (voicetop rules --recording)"
 #: A ratio stat has no recorded series, though the terms it is read from are recorded
@@ -112,6 +115,7 @@ class PrometheusSource:
         self._caches: dict[tuple[str, str | None], tuple[threading.Lock, StepCache | PeriodCache]] = {}
         self._decoded: dict[tuple[str, str | None], _Decoded] = {}  # written under the query's cache lock
         self._probe = evaluations_probe(fleet_series(self.queries))
+        self._probe_resumes = 0.0  # time.monotonic() when a failed probe may be sent again
         self._recorded_reads: dict[tuple[str, str | None], _RecordedRead] = {}  # written under both locks
         self._issued: list[RangeRequest] = []
         self._lock = threading.Lock()
@@ -214,7 +218,7 @@ class PrometheusSource:
         """What the recording rules' probe sees at the window's end (:mod:`.evaluations`), asked when it
         can spare a read now or next refresh: the window was read last time, or is live (its newest
         step still unsettled: it will be read again).  None when not asked or it failed."""
-        if self._probe is None:
+        if self._probe is None or time.monotonic() < self._probe_resumes:
             return None
         with self._lock:
             read_before = any(read.window == window for read in self._recorded_reads.values())
@@ -223,6 +227,7 @@ class PrometheusSource:
         try:
             rows = self._range_rows(self._probe, window.end, window.end, window.step, timeout=PROBE_TIMEOUT)
         except SourceError:  # the panels read, as they would without the probe
+            self._probe_resumes = time.monotonic() + PROBE_BACKOFF
             return None
         return evaluations_seen(rows)
 
