@@ -12,8 +12,8 @@ keep that read.
 voicetop's rule group writes each per-agent series before the fleet series
 read from it, and ends with a fleet series, so a new evaluation moves the sums
 once its last rule is written.  Were the rules split over groups, a panel
-could miss an evaluation until the window moves a step, when the step that
-settled is read again anyway.
+could show its newest step without an evaluation until the window moves a
+step; that step is read once more when it settles, as every live step is.
 """
 
 from __future__ import annotations
