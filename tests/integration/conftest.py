@@ -7,6 +7,9 @@ binary is not installed.
 - ``scenario``: the canonical :func:`tests.support.scenario.incident_scenario`.
 - ``backfilled_prometheus``: Prometheus on a TSDB backfilled with that scenario
   (session-scoped; read-only use please).  ``.scenario`` holds the scenario.
+- ``recorded_scenario``: Prometheus on a copy of that TSDB plus the series of
+  voicetop's recording rules, evaluated over it by promtool (session-scoped;
+  read-only use please).  ``.scenario`` holds the scenario.
 - ``victoria``: VictoriaMetrics with the same scenario imported (session-scoped).
 - ``prometheus_server``: a factory ``(config_text=None, tsdb=None, port=None)``
   for private Prometheus instances, stopped after the test.
@@ -14,12 +17,16 @@ binary is not installed.
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.support.scenario import Scenario, incident_scenario, to_openmetrics, to_prometheus_text
-from tests.support.servers import PrometheusServer, VictoriaServer, backfill, require_binary
+from tests.support.servers import PrometheusServer, VictoriaServer, backfill, recorded_prometheus, require_binary
+from voicetop.profiles.metrics import SEED
+from voicetop.sources.prometheus.queries import profile_recording_rules
 
 _HERE = Path(__file__).parent
 
@@ -51,6 +58,16 @@ def backfilled_prometheus(tmp_path_factory, backfilled_tsdb, scenario):
     server = PrometheusServer(tmp_path_factory.mktemp("prom-backfilled"), tsdb=backfilled_tsdb)
     server.scenario = scenario
     with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def recorded_scenario(tmp_path_factory, backfilled_tsdb, scenario):
+    work = tmp_path_factory.mktemp("recorded")
+    shutil.copytree(backfilled_tsdb, work / "tsdb")
+    rules = profile_recording_rules(replace(SEED, recording_rules=True))
+    with recorded_prometheus(rules, work, work / "tsdb", scenario.start, scenario.end, scenario.step) as server:
+        server.scenario = scenario
         yield server
 
 

@@ -20,7 +20,7 @@ from dataclasses import replace
 import pytest
 
 from tests.integration.test_prometheus_incremental import incident_window
-from tests.integration.test_prometheus_recording import RECORDING, on_evaluations, recorded_scenario  # noqa: F401
+from tests.integration.test_prometheus_recording import RECORDING, on_evaluations
 from tests.support.demo_target import demo_fleet_target
 from tests.support.servers import VictoriaServer, prometheus_config, require_binary, wait_until
 from voicetop.config import Connection
@@ -55,7 +55,7 @@ def newest_recorded(result) -> dict:
     }
 
 
-def test_a_window_read_again_with_nothing_evaluated_keeps_its_recorded_read(recorded_scenario):  # noqa: F811
+def test_a_window_read_again_with_nothing_evaluated_keeps_its_recorded_read(recorded_scenario):
     window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
     source = PrometheusSource(Connection(url=recorded_scenario.url), RECORDING)
     try:

@@ -24,7 +24,13 @@ import pytest
 from tests.integration.test_prometheus_incremental import incident_window
 from tests.integration.test_prometheus_terms import MINUTES, START, STEP, edge_openmetrics
 from tests.support.server_answers import fetch_once, server_rows
-from tests.support.servers import PrometheusServer, VictoriaServer, backfill, backfill_rules, require_binary
+from tests.support.servers import (
+    PrometheusServer,
+    VictoriaServer,
+    backfill,
+    recorded_prometheus,
+    require_binary,
+)
 from voicetop.domain.model import MetricsResult, Window
 from voicetop.profiles.metrics import SEED
 from voicetop.sources.prometheus.queries import plan_queries, profile_recording_rules
@@ -35,18 +41,7 @@ BLOCK = 7200.0  # promtool's block length: its rules backfill writes each block 
 
 
 def _recorded_server(work, tsdb, start: float, end: float) -> PrometheusServer:
-    require_binary("prometheus")
-    backfill_rules(profile_recording_rules(RECORDING), tsdb, work, start, end, interval=STEP)
-    return PrometheusServer(work / "prom", tsdb=tsdb)
-
-
-@pytest.fixture(scope="module")
-def recorded_scenario(tmp_path_factory, backfilled_tsdb, scenario):
-    work = tmp_path_factory.mktemp("recorded")
-    shutil.copytree(backfilled_tsdb, work / "tsdb")
-    with _recorded_server(work, work / "tsdb", scenario.start, scenario.end) as server:
-        server.scenario = scenario
-        yield server
+    return recorded_prometheus(profile_recording_rules(RECORDING), work, tsdb, start, end, interval=STEP)
 
 
 #: Tokens per session with a zero denominator (agent e: tokens, no completed session) among three agents.
@@ -237,8 +232,7 @@ def test_rules_without_the_stat_rules_name_the_fix(tmp_path, backfilled_tsdb, sc
     older = [rule for rule in profile_recording_rules(RECORDING) if rule["record"] not in stat_records]
     assert stat_records and len(older) < len(profile_recording_rules(RECORDING))
     shutil.copytree(backfilled_tsdb, tmp_path / "tsdb")
-    backfill_rules(older, tmp_path / "tsdb", tmp_path, scenario.start, scenario.end, interval=STEP)
-    with PrometheusServer(tmp_path / "prom", tsdb=tmp_path / "tsdb") as server:
+    with recorded_prometheus(older, tmp_path, tmp_path / "tsdb", scenario.start, scenario.end, STEP) as server:
         window = on_evaluations(server, incident_window(scenario))
         result = fetch_once(server.url, RECORDING, window)
     ratio_stats = {key for query in plan_queries(RECORDING) if query.recorded_stats for key in query.stats}

@@ -336,3 +336,12 @@ def backfill_rules(
             raise ServerError(f"promtool rules backfill failed ({done.returncode}): {(done.stderr or done.stdout)[-800:]}")
         for block in out.iterdir():
             shutil.move(str(block), str(tsdb / block.name))
+
+
+def recorded_prometheus(
+    rules: Sequence[Mapping[str, object]], workdir: Path, tsdb: Path, start: float, end: float, interval: float = 15.0
+) -> PrometheusServer:
+    """A Prometheus (not started yet) on ``tsdb`` after ``rules`` were evaluated into it over ``[start, end]``."""
+    require_binary("prometheus")
+    backfill_rules(rules, tsdb, workdir, start, end, interval=interval)
+    return PrometheusServer(Path(workdir) / "prom", tsdb=tsdb)
