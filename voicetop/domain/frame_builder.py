@@ -156,7 +156,7 @@ class FrameBuilder:
         derived = derived_stages or {}
         last = self._fleet
         if last is None or last.derived != derived or last.series != result.series:  # in C: nested dicts, Series
-            last = self._fleet = self._evaluate_all(result.series, result.by_agent(), derived)
+            last = self._fleet = self._evaluate_all(result, derived)
         telephony, all_breaches = self._with_telephony(result, list(last.breaches))
         return Frame(
             created_at=created_at,
@@ -172,12 +172,10 @@ class FrameBuilder:
         )
 
     def _evaluate_all(
-        self,
-        series: Mapping[str, Mapping[str | None, Series]],
-        by_agent: Mapping[str | None, Mapping[str, Series]],
-        derived: Mapping[str | None, Mapping[str, StageStats]],
+        self, result: MetricsResult, derived: Mapping[str | None, Mapping[str, StageStats]]
     ) -> _FleetEvaluation:
         """The fleet and every agent, each re-evaluated only if its own series changed."""
+        by_agent = result.by_agent()
         previous, self._agents = self._agents, {}
         fleet = self._evaluate(previous, None, by_agent.get(None, {}), derived.get(None))
         breaches: list[Breach] = list(fleet.breaches)
@@ -187,7 +185,7 @@ class FrameBuilder:
             found = self._evaluate(previous, agent_id, by_agent.get(agent_id, {}), derived.get(agent_id))
             breaches.extend(found.breaches)
             agents.append(found.stats)
-        return _FleetEvaluation(series, derived, fleet.stats, tuple(agents), tuple(breaches))
+        return _FleetEvaluation(result.series, derived, fleet.stats, tuple(agents), tuple(breaches))
 
     def _sorted_breaches(self, breaches: list[Breach]) -> tuple[Breach, ...]:
         """Active first, then the most severe, then the newest; the last order kept while the breaches are the same."""
