@@ -15,9 +15,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from typing import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from voicetop.config import Connection
@@ -27,6 +28,7 @@ from voicetop.profiles.metrics import SEED, MetricProfile
 from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth, with_url_credentials
 from voicetop.sources.base import SIDE_REQUESTS, SourceError
 from voicetop.sources.prometheus.evaluations import Seen, evaluations_probe, evaluations_seen, fleet_series
+from voicetop.sources.prometheus.focus import FOCUS_AGENTS, FOCUS_STEPS, focused_promql, overlay
 from voicetop.sources.prometheus.held import PeriodCache
 from voicetop.sources.prometheus.http import body_digest, describe_exception, forget_body, make_client, one_line
 from voicetop.sources.prometheus.increments import SETTLE, Span, StepCache
@@ -118,6 +120,7 @@ class PrometheusSource:
         self._probe_resumes = 0.0  # time.monotonic() when a failed probe may be sent again
         self._recorded_reads: dict[tuple[str, str | None], _RecordedRead] = {}  # written under both locks
         self._issued: list[RangeRequest] = []
+        self._last_full: MetricsResult | None = None  # the last fetch's result, for focused reads
         self._lock = threading.Lock()
         self._closed = False
 
@@ -169,10 +172,62 @@ class PrometheusSource:
         errors = self._fill_stale(series, failures)
         errors.update((key, OLD_RECORDINGS) for key in unrecorded_stats if key not in errors)
         telephony, telephony_errors = self.telephony.collect(telephony_futures, deadline)
-        return MetricsResult(
+        result = MetricsResult(
             window=window, series=series, errors={**errors, **telephony_errors},
             queries=len(self.queries) + len(self.telephony.queries), telephony=telephony,
         )
+        with self._lock:
+            self._last_full = result
+        return result
+
+    def fetch_focus(self, window: Window, agents: Collection[str]) -> MetricsResult | None:
+        """The last :meth:`fetch` with ``agents``' recorded series, and the fleet's, brought to ``window``
+        (:mod:`.focus`): a frame for the agents on screen before the whole fleet's.
+
+        None when there is nothing to bring forward this way: no recorded
+        panels or no agents, no full read of a window of this length and step,
+        the rules' probe saw no evaluation since the last read of this window,
+        more than a few steps or too many agents to read, or any focused query
+        failed (the full read that follows reports it).
+        """
+        recorded = [query for query in self.queries if query.reads_recordings]
+        with self._lock:
+            last = self._last_full
+        if self._closed or not recorded or not agents or len(agents) > FOCUS_AGENTS or last is None:
+            return None
+        if (last.window.step, last.window.duration) != (window.step, window.duration):
+            return None
+        seen = self._evaluations_seen(window)
+        with self._lock:
+            reads = [self._recorded_reads.get((query.promql, None)) for query in recorded]
+        if seen is not None and all(r is not None and r.window == window and r.seen == seen for r in reads):
+            return None  # no evaluation since: the full read keeps its last answer too
+        settled = self.now() - SETTLE
+        plans = []
+        for query in recorded:
+            lock, cache = self._cache_for(query, None)
+            with lock:
+                spans = cache.missing(window, settled) if isinstance(cache, StepCache) else []
+            promql = focused_promql(query, agents, self.profile.agent_label)
+            if promql is None or not spans or sum(len(span.timestamps()) for span in spans) > FOCUS_STEPS:
+                return None
+            plans.append((replace(query, promql=promql), spans))
+        deadline = time.monotonic() + self.auth.timeout
+        futures = [
+            self._pool.submit(self._focused_span, query, span) for query, spans in plans for span in spans
+        ]
+        try:
+            answers = [future.result(timeout=max(0.0, deadline - time.monotonic())) for future in futures]
+        except Exception:  # SourceError or a timeout: the full read reports it
+            for future in futures:
+                future.cancel()
+            return None
+        return replace(last, window=window, series=overlay(last.series, window, answers, agents))
+
+    def _focused_span(self, query: PanelQuery, span: Span) -> tuple[tuple[str, ...], tuple[float, ...], Columns]:
+        """One focused range request, decoded (nothing cached: the full read stores the steps)."""
+        rows = self._range_rows(query.promql, span.start, span.end, span.step)
+        return query.stats, span.timestamps(), self._decode(rows, query, span, self.profile.agent_label)
 
     @property
     def last_requests(self) -> tuple[RangeRequest, ...]:

@@ -1,0 +1,96 @@
+"""Focused reads on Debian's real Prometheus (:mod:`voicetop.sources.prometheus.focus`).
+
+Over the backfilled recorded scenario: after a full read, a window a step on
+reads only the chosen agents' recorded series (and the fleet's); what it
+brings equals a full read of that window for those agents, and every other
+series is the last full read's, untouched.  The agent matcher is checked
+against Prometheus' own regex engine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from tests.integration.test_prometheus_incremental import incident_window
+from tests.integration.test_prometheus_recording import RECORDING, on_evaluations
+from voicetop.config import Connection
+from voicetop.sources.prometheus import PrometheusSource
+from voicetop.sources.prometheus.focus import regex_literal
+from voicetop.sources.prometheus.queries import plan_queries
+
+
+def recorded_keys(series) -> set[str]:
+    keys = {key for query in plan_queries(RECORDING) if query.reads_recordings for key in query.stats}
+    prefixes = tuple(query.split_prefix for query in plan_queries(RECORDING) if query.split_prefix)
+    return {key for key in series if key in keys or key.startswith(prefixes)}
+
+
+def same_values(a, b) -> bool:
+    return a.timestamps == b.timestamps and all(
+        x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a.values, b.values, strict=True)
+    )
+
+
+def test_a_focused_read_equals_the_full_read_for_its_agents_and_keeps_the_others(recorded_scenario):
+    window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
+    moved = replace(window, start=window.start + window.step, end=window.end + window.step)
+    source = PrometheusSource(Connection(url=recorded_scenario.url), RECORDING)
+    reference = PrometheusSource(Connection(url=recorded_scenario.url), RECORDING)
+    try:
+        assert source.fetch_focus(moved, ["a"]) is None  # no full read to start from
+        full = source.fetch(window)
+        agents = full.agent_ids()
+        assert len(agents) >= 3
+        focus, others = set(agents[:2]), agents[2:]
+        focused = source.fetch_focus(moved, focus)
+        assert focused is not None and focused.window == moved
+        sent = [request.promql for request in source.last_requests if "agent_id=~" in request.promql]
+        assert len(sent) == len([q for q in source.queries if q.reads_recordings])
+        assert all(len(request.start) and request.start == request.end for request in source.last_requests
+                   if "agent_id=~" in request.promql)  # one step each: the new one
+        expected = reference.fetch(moved)
+        keys = recorded_keys(expected.series)
+        assert keys
+        compared = 0
+        for key in keys:
+            for agent in (*focus, None):
+                theirs = expected.series[key].get(agent)
+                ours = focused.series.get(key, {}).get(agent)
+                assert (theirs is None) == (ours is None), (key, agent)
+                if theirs is not None:
+                    assert same_values(ours, theirs), (key, agent)
+                    compared += 1
+            for agent in others:
+                assert focused.series[key].get(agent) is full.series[key].get(agent)
+        assert compared > len(keys)  # agents' series, not just the fleet's
+        assert focused.series["wer"] == full.series["wer"]  # a raw panel: the full read's
+    finally:
+        source.close()
+        reference.close()
+
+
+def test_too_many_steps_or_agents_are_left_to_the_full_read(recorded_scenario):
+    window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
+    source = PrometheusSource(Connection(url=recorded_scenario.url), RECORDING)
+    try:
+        full = source.fetch(window)
+        far = replace(window, start=window.start + 10 * window.step, end=window.end + 10 * window.step)
+        assert source.fetch_focus(far, full.agent_ids()[:1]) is None
+        assert source.fetch_focus(replace(window, step=window.step * 2), full.agent_ids()[:1]) is None
+        assert source.fetch_focus(window, [f"agent-{n}" for n in range(1000)]) is None
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize("agent", ["eu.west(1)", "sp ace-1", "a|b", "x+y*z?", "[q]{2}^$", "back\\slash"])
+def test_the_agent_matcher_is_literal_in_prometheus_regex_engine(recorded_scenario, agent):
+    pattern = regex_literal(agent)
+    quoted = pattern.replace("\\", "\\\\")
+    labelled = f'label_replace(vector(1), "x", "{agent.replace(chr(92), chr(92) * 2)}", "", "")'
+    matched = recorded_scenario.query(f'label_replace({labelled}, "m", "yes", "x", "{quoted}")')
+    assert matched and matched[0]["metric"].get("m") == "yes"
+    other = recorded_scenario.query(f'label_replace({labelled}, "m", "yes", "x", "{quoted}x")')
+    assert other and "m" not in other[0]["metric"]

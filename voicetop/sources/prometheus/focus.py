@@ -1,0 +1,137 @@
+"""Focused reads: the agents on screen get a new evaluation first, the whole fleet right after.
+
+With recording rules, a refresh that finds a new evaluation reads every agent's
+recorded series again.  At 1,000 agents that is about a second, and its cost
+follows the series Prometheus reads, not the rows it sends.  A console shows a
+few dozen agents.  With ``focus_first`` the poller first asks each recorded panel
+for only those agents' missing steps (an ``agent=~"…"`` matcher, the fleet's
+series too), lays the answers over the last full read and shows that frame; the
+full read follows at once and replaces it.
+
+Agents outside the focus keep their last full read's series as they were (a
+step older, their own timestamps): their newest values and active breaches
+stay as they were shown, rather than gaining a gap at the new step.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Collection, Iterable, Mapping
+
+from voicetop.domain.model import Series, Window
+from voicetop.sources.prometheus.matrix import Columns
+from voicetop.sources.prometheus.queries import PanelQuery
+
+#: A focused read is worth sending only for a window this many steps from the last full read.
+FOCUS_STEPS = 3
+#: ... and for at most this many agents (a tall terminal's rows; more is no longer "a few").
+FOCUS_AGENTS = 200
+
+_METACHARACTERS = re.compile(r"[\\.+*?()|\[\]{}^$]")
+
+
+def promql_string(text: str) -> str:
+    """``text`` as a double-quoted PromQL string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def regex_literal(text: str) -> str:
+    """``text`` as an RE2 pattern matching just it (Prometheus' regex syntax: metacharacters escaped)."""
+    return _METACHARACTERS.sub(r"\\\g<0>", text)
+
+
+def agent_matcher(label: str, agents: Iterable[str]) -> str:
+    """A label matcher selecting exactly ``agents`` (their text taken literally, not as regex)."""
+    alternatives = "|".join(regex_literal(agent) for agent in sorted(set(agents)))
+    return f"{label}=~{promql_string(alternatives)}"
+
+
+def focused_promql(query: PanelQuery, agents: Collection[str], agent_label: str) -> str | None:
+    """The query's PromQL for ``agents`` and the fleet only; None for a query not reading recordings."""
+    matcher = agent_matcher(agent_label, agents)
+    if query.recorded is not None:
+        recording = query.recorded.recording
+        return (
+            f"topk by (quantile) ({query.recorded.max_agents}, {recording.agent_quantile}{{{matcher}}})"
+            f" or {recording.fleet_quantile}"
+        )
+    if query.recorded_stats is not None:
+        plan = query.recorded_stats
+        names = "|".join(recording.agent_name for recording in plan.recordings)
+        fleet = "|".join(recording.fleet_name for recording in plan.recordings)
+        return (
+            f'topk by (__name__) ({plan.max_agents}, {{__name__=~"{names}", {plan.agent_label}!="", {matcher}}})'
+            f' or {{__name__=~"{fleet}"}}'
+        )
+    return None
+
+
+def overlay(
+    base: Mapping[str, Mapping[str | None, Series]],
+    window: Window,
+    answers: Iterable[tuple[Collection[str], tuple[float, ...], Columns]],
+    focus: Collection[str],
+) -> dict[str, dict[str | None, Series]]:
+    """``base`` with the focus agents and the fleet brought to ``window`` in the answered stats.
+
+    ``answers`` are the focused queries' spans: the stat keys the query reads,
+    the span's timestamps and its decoded columns (split stats appear as
+    columns).  A focus agent (or the fleet) keeps its base values at the steps
+    still in ``window`` and takes each answer's values at its steps (NaN where
+    the answer has no point for it).  Every other series stays the very same
+    object.
+    """
+    timestamps = window.timestamps()
+    size = len(timestamps)
+    series = {stat: dict(per_agent) for stat, per_agent in base.items()}
+    by_stat: dict[str, list[tuple[tuple[float, ...], Mapping[str | None, list[float | None]]]]] = {}
+    for stats, span_times, columns in answers:
+        for stat in set(stats).union(columns):
+            by_stat.setdefault(stat, []).append((span_times, columns.get(stat, {})))
+    for stat, spans in by_stat.items():
+        per_agent = series.setdefault(stat, {})
+        owners: set[str | None] = {None, *focus}
+        for _, answered in spans:
+            owners.update(answered)
+        for agent in owners:
+            old = per_agent.get(agent)
+            if old is None and all(agent not in answered for _, answered in spans):
+                continue
+            values = _laid_over(old, window, size)
+            for span_times, answered in spans:
+                column = answered.get(agent)
+                for at, timestamp in enumerate(span_times):
+                    index = round((timestamp - window.start) / window.step)
+                    if 0 <= index < size:
+                        value = None if column is None else column[at]
+                        values[index] = math.nan if value is None else value
+            if any(value == value for value in values):
+                per_agent[agent] = Series(timestamps, tuple(values))
+            else:
+                per_agent.pop(agent, None)
+        if not per_agent:
+            del series[stat]
+    return series
+
+
+def _laid_over(old: Series | None, window: Window, size: int) -> list[float]:
+    """``old``'s values at the steps of ``window`` they share (NaN elsewhere)."""
+    values = [math.nan] * size
+    if old is None or not old.timestamps:
+        return values
+    shift = round((old.timestamps[0] - window.start) / window.step)
+    on_grid = abs(window.start + shift * window.step - old.timestamps[0]) < 1e-6 and (
+        len(old.timestamps) < 2 or abs(old.timestamps[1] - old.timestamps[0] - window.step) < 1e-6
+    )
+    if on_grid:  # the usual case: the same grid, moved by a few steps
+        low, high = max(0, shift), min(size, shift + len(old.values))
+        if low < high:
+            values[low:high] = old.values[low - shift:high - shift]
+        return values
+    for timestamp, value in zip(old.timestamps, old.values):
+        index = round((timestamp - window.start) / window.step)
+        if 0 <= index < size and abs(window.start + index * window.step - timestamp) < window.step / 2:
+            values[index] = value
+    return values
