@@ -79,6 +79,9 @@ class CountingSource:
     def fetch(self, window):
         return self.inner.fetch(window)
 
+    def fetch_focus(self, window, agents):  # the agents on screen first (focus_first)
+        return self.inner.fetch_focus(window, agents)
+
     def fetch_label_values(self, window):  # the change markers' query: every refresh of a real console
         return self.inner.fetch_label_values(window)
 

@@ -12,6 +12,7 @@ import math
 import random
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable
@@ -42,6 +43,10 @@ TRACE_TURN_LIMIT = 2000
 TRACE_REFRESH = 15.0
 
 MAX_BACKOFF = 60.0
+#: Full polls slower than this (seconds) are preceded by a frame of the agents on screen (:meth:`Poller.poll_focused`).
+FOCUS_AFTER = 0.25
+#: ... judged over this many full polls (those between two evaluations are quick: nothing to read).
+FOCUS_MEMORY = 60
 #: Backoff never waits more than this many refresh intervals, so a backend that
 #: comes back shows OK within two refreshes (issue #8), however long it was down.
 MAX_BACKOFF_INTERVALS = 2.0
@@ -109,6 +114,12 @@ class Poller:
         self._trace_cache: tuple[Window, object, object, SourceHealth | None] | None = None
         self._alertmanager_last: tuple[float, tuple] | None = None
         self.compare = CompareView()
+        #: The agents on screen (set by the console on its thread): while full polls take longer than
+        #: FOCUS_AFTER, each is preceded by a frame with just these brought up to date.
+        self.focus: frozenset[str] = frozenset()
+        self._full_polls_took: deque[float] = deque(maxlen=FOCUS_MEMORY)
+        self._last_frame: Frame | None = None  # the last full poll's frame (a focused one starts from it)
+        self._last_derived: dict[str | None, dict[str, StageStats]] | None = None
         self._frames = FrameBuilder()  # re-evaluates only agents whose series changed
         self._side = ThreadPoolExecutor(max_workers=SIDE_REQUESTS, thread_name_prefix="poll-side")
         self.failures = 0
@@ -160,11 +171,45 @@ class Poller:
         The alerts and compare requests go out together with the panel
         queries, so a poll takes about as long as its slowest request.
         """
+        started = time.monotonic()
         with collection_paused():  # its acyclic garbage is freed by reference counting
-            frame = self._poll()
+            frame = self._last_frame = self._poll()
+            self._full_polls_took.append(time.monotonic() - started)
             if self.hold_collection:  # the console collects once the frame is on screen
                 hold_until_shown()
             return frame
+
+    def poll_focused(self) -> Frame | None:
+        """The last full poll's frame with the agents on screen (``focus``) brought to the current
+        window, when full polls are slow (one of the last FOCUS_MEMORY over FOCUS_AFTER: a large
+        fleet, where a new evaluation takes a second to read whole) and the source can read
+        just those agents (``fetch_focus``: a new evaluation of its recording rules landed); None
+        otherwise.  Health, alerts and change markers stay the last full poll's: the full poll
+        follows at once and refreshes them."""
+        fetch_focus = getattr(self.source, "fetch_focus", None)
+        last, focus = self._last_frame, self.focus
+        with self._lock:
+            view, compare = self.view, self.compare
+        slow = max(self._full_polls_took, default=0.0) > FOCUS_AFTER
+        if fetch_focus is None or not focus or last is None or not slow or compare.group_by or compare.baseline:
+            return None
+        if last.health and last.health[0].state is not HealthState.OK:
+            return None  # a failing or stale source: the full poll says how it stands
+        now = self.source.now()
+        with collection_paused():
+            try:
+                result = fetch_focus(view.resolve(now), focus)
+            except Exception:  # a source bug: the full poll runs as ever
+                return None
+            if result is None:
+                return None
+            frame = self._frames.build(
+                result, self.thresholds, last.health, created_at=now, mode=last.mode, alerts=last.alerts,
+                context=self.context, derived_stages=self._last_derived,
+            )
+            if self.hold_collection:
+                hold_until_shown()
+        return replace(frame, markers=last.markers)
 
     def _poll(self) -> Frame:
         with self._lock:
@@ -188,6 +233,7 @@ class Poller:
         message = "; ".join(f"{k}: {v}" for k, v in sorted(result.errors.items()))
         health = SourceHealth(self.source.name, state, message, now, now)
         derived, trace_health, turns = self._trace_derived(result, now, compare.group_by is not None)
+        self._last_derived = derived
         frame = self._frame(result, health, now, view, derived, trace_health, alerts)
         return enrich(frame, self.source, result, self.thresholds, compare, turns, extras)
 
@@ -280,6 +326,13 @@ class Poller:
     def _run(self) -> None:
         while not self._stop.is_set():
             if not self._paused:
+                focused = self.poll_focused()
+                if focused is not None and not self._stop.is_set():
+                    try:
+                        self.on_frame(focused)
+                    except Exception:  # the receiver went away (app closing)
+                        if self._stop.is_set():
+                            break
                 frame = self.poll_once()
                 if self._stop.is_set():
                     break

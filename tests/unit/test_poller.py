@@ -3,6 +3,7 @@
 import math
 import random
 import threading
+import time
 
 from voicetop.domain.model import HealthState, MetricsResult, Series, Severity, Window
 from voicetop.domain.thresholds import ThresholdSet
@@ -233,3 +234,76 @@ def test_a_failing_side_request_leaves_the_frame_and_names_itself():
     frame = make_poller(source).poll_once()
     assert frame.agent("agent-a").stage_value("ttft", "p99") == 1500
     assert any("change markers: labels down" in h.message for h in frame.health)
+
+
+class FocusingSource(ScriptedSource):
+    """A scripted source that can also bring a few agents forward (``fetch_focus``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.focused: list[tuple[Window, frozenset]] = []
+        self.focus_answer = True
+
+    def fetch_focus(self, window, agents):
+        self.focused.append((window, frozenset(agents)))
+        if not self.focus_answer:
+            return None
+        ts = window.timestamps()
+        return MetricsResult(window=window, series={"ttft_p99": {"agent-a": Series(ts, tuple(900.0 for _ in ts))}})
+
+
+def test_focused_frame_only_at_fleet_scale_with_agents_on_screen(monkeypatch):
+    import voicetop.poller as poller_module
+
+    source = FocusingSource()
+    poller = make_poller(source)
+    poller.focus = frozenset({"agent-a"})
+    assert poller.poll_focused() is None  # no full poll yet to start from
+    poller.poll_once()
+    assert poller.poll_focused() is None and not source.focused  # full polls are quick: nothing to gain
+    monkeypatch.setattr(poller_module, "FOCUS_AFTER", -1.0)
+    poller.focus = frozenset()
+    assert poller.poll_focused() is None and not source.focused  # nothing on screen
+    poller.focus = frozenset({"agent-a"})
+    frame = poller.poll_focused()
+    assert source.focused == [(frame.window, frozenset({"agent-a"}))]
+    assert frame.agent("agent-a").stat("ttft_p99") == 900.0
+    assert frame.health == poller._last_frame.health  # health stays the last full poll's
+    source.focus_answer = False
+    assert poller.poll_focused() is None
+
+
+def test_no_focused_frame_while_comparing_or_failing(monkeypatch):
+    import voicetop.poller as poller_module
+    from voicetop.compare_view import CompareView
+
+    monkeypatch.setattr(poller_module, "FOCUS_AFTER", -1.0)
+    source = FocusingSource()
+    poller = make_poller(source)
+    poller.focus = frozenset({"agent-a"})
+    poller.poll_once()
+    poller.compare = CompareView(group_by="region")
+    assert poller.poll_focused() is None
+    poller.compare = CompareView()
+    source.fail_with = "connection refused"
+    poller.poll_once()
+    assert poller.poll_focused() is None and not source.focused
+
+
+def test_running_poller_sends_the_focused_frame_before_the_full_one(monkeypatch):
+    import voicetop.poller as poller_module
+
+    monkeypatch.setattr(poller_module, "FOCUS_AFTER", -1.0)
+    source = FocusingSource()
+    frames = []
+    poller = make_poller(source, frames)
+    poller.focus = frozenset({"agent-a"})
+    poller.start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(frames) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        poller.stop()
+    p99 = [frame.agent("agent-a").stat("ttft_p99") for frame in frames[:5]]
+    assert p99 == [1500.0, 900.0, 1500.0, 900.0, 1500.0]  # full, then focused + full each refresh
