@@ -285,3 +285,22 @@ async def test_collection_held_through_the_poll_resumes_once_the_frame_is_shown(
             await wait_for(pilot, lambda: not holding() and gc.isenabled(), what="the hold's release after the repaint")
     finally:
         (gc.enable if enabled else gc.disable)()
+
+
+async def test_the_poller_is_told_which_agents_are_on_screen(fake_metrics, make_app):
+    """At fleet scale the agents in view are read first when a new evaluation lands (poller.focus)."""
+    fake_metrics.agents = [f"agent-{n:03d}" for n in range(200)]
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.frame is not None and len(app.frame.agents) == 200, what="200 agents")
+        agents = table(app)
+        await wait_for(pilot, lambda: app.poller.focus == agents.keys_on_screen() and app.poller.focus,
+                       what="the rows in view as the poller's focus")
+        assert 5 < len(app.poller.focus) < 40 and agents.cursor_key() in app.poller.focus
+        top = set(app.poller.focus)
+        agents.move_cursor(row=agents.row_count - 1)  # the last row: other agents in view
+        await wait_for(pilot, lambda: app.poller.focus and not app.poller.focus & top
+                       and agents.cursor_key() in app.poller.focus, what="the focus to follow the scroll")
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await wait_for(pilot, lambda: app.poller.focus == frozenset(), what="no agents in view under help")

@@ -166,6 +166,8 @@ class VoicetopApp(App):
             show = getattr(screen, "show_frame", None)
             if show is not None:
                 show(frame)
+        shown = getattr(self.screen, "agents_in_view", None)
+        self.poller.focus = frozenset(shown()) if shown is not None else frozenset()
 
     # -- controls ------------------------------------------------------
     def action_toggle_pause(self) -> None:

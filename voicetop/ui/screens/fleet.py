@@ -97,6 +97,12 @@ class FleetScreen(Screen):
     def selected_agent(self) -> str | None:
         return self.table.cursor_key()
 
+    def agents_in_view(self) -> set[str]:
+        """The agents whose rows are on screen, and the selected one: read first at fleet scale."""
+        shown = self.table.keys_on_screen()
+        selected = self.table.cursor_key()
+        return shown | {selected} if selected is not None else shown
+
     def _show_sparks(self) -> None:
         frame = self.app.frame
         if frame is None:

@@ -185,7 +185,7 @@ class KeyedTable(SortCycling, DataTable):
         col_keys = [c.key for c in self.columns_spec]
         changed: dict[RowKey, dict[str, Any]] = {}
         swapped = False  # a lazy row was replaced
-        on_screen = self._keys_on_screen()
+        on_screen = self.keys_on_screen()
         data = self._data
         for key, cells in wanted.items():
             if key in present and self._synced.get(key) is cells:
@@ -221,7 +221,7 @@ class KeyedTable(SortCycling, DataTable):
         self.last_sync = stats
         return stats
 
-    def _keys_on_screen(self) -> set[str]:
+    def keys_on_screen(self) -> set[str]:
         """Keys of the rows in view (every row is one line high)."""
         locations = self._row_locations
         keys = set()
