@@ -131,10 +131,13 @@ def live_source(url: str, profile):
 
 
 async def measure_fleet(
-    url: str, cycles: int, warmup: int = 2, profile=None, server_pid: int | None = None, live: str | None = None
+    url: str, cycles: int, warmup: int = 2, profile=None, server_pid: int | None = None, live: str | None = None,
+    focused: bool = False,
 ) -> dict:
     """Cycles and raw runs against ``url``; ``live``: None (time travel back), ``"step"`` (live, a new step
-    each cycle) or ``"between"`` (live, the same window: the refreshes between two steps)."""
+    each cycle) or ``"between"`` (live, the same window: the refreshes between two steps).  ``focused``: each
+    cycle first shows the console's focused frame (the agents on screen brought up to date, as a console
+    at fleet scale does), timed on its own, then the full one."""
     from voicetop.config import Config, Connection
     from voicetop.gc_pause import holding
     from voicetop.poller import ViewWindow
@@ -150,6 +153,7 @@ async def measure_fleet(
 
     cycle_times, frame_times, raw_times, requests, cells, failed = [], [], [], [], [], []
     panels_read, probes = [], []
+    focus_times, focus_raw, focus_requests, focus_agents = [], [], [], []
     cycle_cpu, cycle_server_cpu, raw_cpu, raw_server_cpu = [], [], [], []
     agents = 0
     try:
@@ -170,6 +174,7 @@ async def measure_fleet(
                 else:  # back, one step from the frame on screen (never the same)
                     at = END - ((cycle + 1) % 40) * STEP
                 app.poller.view = ViewWindow(WINDOW, STEP, at)
+                focus = await focused_cycle(app, clock, pilot, client, url, source) if focused else None
                 before = source.requests
                 cpu, server_cpu = time.process_time(), process_cpu(server_pid)
                 started = time.perf_counter()
@@ -193,6 +198,11 @@ async def measure_fleet(
                 if cycle < warmup or (stale and not measured and cycle < warmup + MAX_EXTRA_WARMUP):
                     warmups += 1  # still filling the first window: not the steady state
                     continue
+                if focus is not None:
+                    focus_times.append(focus[0])
+                    focus_raw.append(focus[1])
+                    focus_requests.append(focus[2])
+                    focus_agents.append(focus[3])
                 cycle_times.append(done - started)
                 frame_times.append(framed - started)
                 raw_times.append(raw)
@@ -217,7 +227,30 @@ async def measure_fleet(
         "panels_read": median(panels_read), "probes": median(probes),
         "failed": max(failed) if failed else 0, "warmups": warmups,
         "cpu": {"cycle": cycle_cpu, "cycle server": cycle_server_cpu, "raw": raw_cpu, "raw server": raw_server_cpu},
+        "focus": {"cycle": focus_times, "raw": focus_raw, "requests": focus_requests, "agents": focus_agents,
+                  "cycles": len(cycle_times)} if focused else None,
     }
+
+
+async def focused_cycle(app, clock, pilot, client, url: str, source) -> tuple[float, float, int, int] | None:
+    """The console's focused frame before a full poll: (seconds until repainted, raw seconds of the same
+    requests fired together, requests, agents in focus); None when the poller made none."""
+    from voicetop.gc_pause import holding
+
+    issued_before = len(source.inner.last_requests)
+    before = source.requests
+    started = time.perf_counter()
+    frame = await asyncio.to_thread(app.poller.poll_focused)
+    framed = time.perf_counter()
+    if frame is None:
+        return None
+    requests = source.requests - before
+    app.apply_frame(frame)
+    repainted = await clock.next_after(framed, timeout=5.0)
+    done = framed + repainted if repainted is not None else time.perf_counter()
+    await wait_until(pilot, lambda: not holding(), 5.0, "the focused poll's deferred collection")
+    raw = await raw_cycle(client, url, source.inner.last_requests[issued_before:])
+    return done - started, raw, requests, len(app.poller.focus)
 
 
 #: How each live mode is named in the figures (None: time travel).
@@ -246,12 +279,36 @@ def run(report: Report, counts=(10, 100, 1000), cycles: int = 20, warmup: int = 
                     found = asyncio.run(measure_fleet(prom.url, cycles, warmup, recording, server_pid=prom.process.pid,
                                                       live=live))
                     add_figures(report, f"1,000 agents, recording rules{LIVE_MODES[live]}", found, True)
+                log("  backend: 1000 agents, recording rules, live, new step, agents on screen first")
+                found = asyncio.run(measure_fleet(prom.url, cycles, warmup, recording, server_pid=prom.process.pid,
+                                                  live="step", focused=True))
+                add_focus_figures(report, "1,000 agents, recording rules, live, new step", found)
 
 
 def _panel_requests(found: dict) -> str:
     """What the source sent in a median cycle: how many of its panel queries, and the probe."""
     probe = " + the recording rules' probe" if found["probes"] else ""
     return f"{found['panels_read']:g} of {found['panel_queries']} panel queries sent{probe}"
+
+
+def add_focus_figures(report: Report, fleet: str, found: dict) -> None:
+    """The focused frame's rows (the agents on screen first), beside the full poll that followed it."""
+    section = "1 backend"
+    focus = found["focus"]
+    if not focus["cycle"]:
+        report.add(section, f"focused frames, {fleet}", 0, "frames",
+                   note=f"the poller made none in {focus['cycles']} cycles")
+        return
+    report.add(section, f"refresh cycle p95, {fleet}, agents on screen first", p95(focus["cycle"]) * 1000, "ms",
+               TARGET_P95_MS,
+               note=f"median {median(focus['cycle']) * 1000:.0f} ms; {median(focus['agents']):.0f} agents in view; "
+                    f"{max(focus['requests'])} requests (the probe and one per recorded panel); "
+                    f"{len(focus['cycle'])} focused frames in {focus['cycles']} cycles; the full poll after it: "
+                    f"p95 {p95(found['cycle']) * 1000:.0f} ms, median {median(found['cycle']) * 1000:.0f} ms")
+    report.add(section, f"raw concurrent httpx p95, {fleet}, agents on screen first", p95(focus["raw"]) * 1000, "ms",
+               note=f"median {median(focus['raw']) * 1000:.0f} ms")
+    report.add(section, f"cycle / raw (medians), {fleet}, agents on screen first",
+               median(focus["cycle"]) / median(focus["raw"]), "×", TARGET_RATIO)
 
 
 def add_figures(report: Report, fleet: str, found: dict, targets: bool) -> None:
