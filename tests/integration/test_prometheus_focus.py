@@ -15,9 +15,11 @@ from dataclasses import replace
 import pytest
 
 from tests.integration.test_prometheus_incremental import incident_window
+from tests.integration.test_prometheus_evaluations import recorded_promql
 from tests.integration.test_prometheus_recording import RECORDING, on_evaluations
 from voicetop.config import Connection
 from voicetop.sources.prometheus import PrometheusSource
+from voicetop.sources.prometheus.evaluations import PROBE_LABEL
 from voicetop.sources.prometheus.focus import regex_literal
 from voicetop.sources.prometheus.queries import plan_queries
 
@@ -94,3 +96,31 @@ def test_the_agent_matcher_is_literal_in_prometheus_regex_engine(recorded_scenar
     assert matched and matched[0]["metric"].get("m") == "yes"
     other = recorded_scenario.query(f'label_replace({labelled}, "m", "yes", "x", "{quoted}x")')
     assert other and "m" not in other[0]["metric"]
+
+
+def test_a_focused_reads_probe_serves_the_full_read_after_it(recorded_scenario, monkeypatch):
+    import voicetop.sources.prometheus.source as source_module
+
+    window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
+    source = PrometheusSource(Connection(url=recorded_scenario.url), RECORDING)
+
+    def probes(requests) -> int:
+        return sum(PROBE_LABEL in request.promql for request in requests)
+
+    try:
+        full = source.fetch(window)
+        source.fetch(window)  # read with what the probe saw
+        issued = len(source.last_requests)
+        assert source.fetch_focus(window, full.agent_ids()[:2]) is None  # nothing evaluated since
+        assert probes(source.last_requests[issued:]) == 1
+        source.fetch(window)
+        assert probes(source.last_requests) == 0  # the focused read's probe, taken over
+        assert not any(request.promql in recorded_promql() for request in source.last_requests)
+        source.fetch(window)
+        assert probes(source.last_requests) == 1  # taken once: the next refresh probes again
+        monkeypatch.setattr(source_module, "PROBE_KEPT", -1.0)
+        source.fetch_focus(window, full.agent_ids()[:2])
+        source.fetch(window)
+        assert probes(source.last_requests) == 1  # too old to take over
+    finally:
+        source.close()

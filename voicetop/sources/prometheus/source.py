@@ -40,6 +40,9 @@ from voicetop.sources.prometheus.telephony import TelephonyQueries
 MAX_WORKERS = 8
 #: The recording rules' probe waits at most this long (seconds); without its answer the panels read.
 PROBE_TIMEOUT = 2.0
+#: A focused read's probe answers the full read that follows it within this long (seconds); an
+#: evaluation landing in between is seen at the next refresh, as one landing after any probe is.
+PROBE_KEPT = 1.0
 #: After a probe fails, the panels read without one for this long (seconds): a slow or failing
 #: server is not made to wait for a probe on every refresh.
 PROBE_BACKOFF = 60.0
@@ -121,6 +124,7 @@ class PrometheusSource:
         self._recorded_reads: dict[tuple[str, str | None], _RecordedRead] = {}  # written under both locks
         self._issued: list[RangeRequest] = []
         self._last_full: MetricsResult | None = None  # the last fetch's result, for focused reads
+        self._probe_kept: tuple[Window, Seen | None, float] | None = None  # a focused read's probe, for fetch
         self._lock = threading.Lock()
         self._closed = False
 
@@ -142,7 +146,7 @@ class PrometheusSource:
             q.name: self._pool.submit(self._run_panel, q, window) for q in self.queries if not q.reads_recordings
         }
         telephony_futures = self.telephony.submit(self._pool, self._run_panel, window)
-        seen = self._evaluations_seen(window)  # before the recorded panels read, never during
+        seen = self._probed_for(window)  # before the recorded panels read, never during
         futures.update(
             (q.name, self._pool.submit(self._run_panel, q, window, seen=seen)) for q in self.queries if q.reads_recordings
         )
@@ -199,6 +203,7 @@ class PrometheusSource:
             return None
         seen = self._evaluations_seen(window)
         with self._lock:
+            self._probe_kept = (window, seen, time.monotonic())  # the full read that follows uses it
             reads = [self._recorded_reads.get((query.promql, None)) for query in recorded]
         if seen is not None and all(r is not None and r.window == window and r.seen == seen for r in reads):
             return None  # no evaluation since: the full read keeps its last answer too
@@ -268,6 +273,15 @@ class PrometheusSource:
             cache.store(window, span, answer, settled)
             fresh.append((span, answer))
         return cache.series(window, fresh)
+
+    def _probed_for(self, window: Window) -> Seen | None:
+        """What the probe sees for ``window``: a focused read's answer of the moment before (the
+        same refresh: one probe for both reads), else a probe of its own."""
+        with self._lock:
+            kept, self._probe_kept = self._probe_kept, None
+        if kept is not None and kept[0] == window and time.monotonic() - kept[2] <= PROBE_KEPT:
+            return kept[1]
+        return self._evaluations_seen(window)
 
     def _evaluations_seen(self, window: Window) -> Seen | None:
         """What the recording rules' probe sees at the window's end (:mod:`.evaluations`), asked when it
