@@ -142,6 +142,10 @@ class AgentScreen(Screen):
         if self.app.frame is not None:
             self.show_frame(self.app.frame)
 
+    def agents_in_view(self) -> set[str]:
+        """The agent this screen shows: read first at fleet scale."""
+        return {self.agent_id}
+
     def show_frame(self, frame: Frame) -> None:
         app = self.app
         agent = frame.agent(self.agent_id)
