@@ -166,7 +166,8 @@ class VoicetopApp(App):
             show = getattr(screen, "show_frame", None)
             if show is not None:
                 show(frame)
-        shown = getattr(self.screen, "agents_in_view", None)
+        # the agents the top screen shows are read first at fleet scale (none before the app runs)
+        shown = getattr(self.screen_stack[-1], "agents_in_view", None) if self.screen_stack else None
         self.poller.focus = frozenset(shown()) if shown is not None else frozenset()
 
     # -- controls ------------------------------------------------------
