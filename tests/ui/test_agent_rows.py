@@ -69,3 +69,17 @@ def test_a_lazy_row_sorts_by_the_values_its_cells_carry():
         for column, cell in zip(columns, cells):
             expected, found = cell.sort_key, row.sort_key(column.key)
             assert found == expected or (math.isnan(found) and math.isnan(expected)), (agent_stats.agent_id, column.key)
+
+
+def test_a_rows_sort_keys_are_worked_out_once(monkeypatch):
+    """A kept row (its agent unchanged) re-sorts on what it already knows: a frame that changes a few
+    agents of a thousand does not rank the other 990 again."""
+    import voicetop.ui.widgets.agent_table as agent_table
+
+    calls = []
+    real = agent_table.agent_sort_key
+    monkeypatch.setattr(agent_table, "agent_sort_key", lambda *args: calls.append(args[2]) or real(*args))
+    row = AgentRow(agent("a", 1.0), THRESHOLDS, Palette())
+    assert row.sort_key("status") == row.sort_key("status") == status_rank(row.agent, THRESHOLDS)
+    assert row.sort_key("ttft_p99") == row.sort_key("ttft_p99") == row.agent.stat("ttft_p99")
+    assert calls == ["status", "ttft_p99"]

@@ -145,16 +145,23 @@ def agent_sort_key(agent: AgentStats, thresholds: ThresholdSet, column: str) -> 
 class AgentRow(LazyRow):
     """An agent's table row, built only when it is on screen (or read)."""
 
-    __slots__ = ("agent", "thresholds", "palette")
+    __slots__ = ("agent", "thresholds", "palette", "_sort_keys")
 
     def __init__(self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette) -> None:
         self.agent, self.thresholds, self.palette = agent, thresholds, palette
+        self._sort_keys: dict[str, Any] = {}
 
     def cells(self, columns: Sequence[Column]) -> list[SortCell]:
         return agent_cells(self.agent, self.thresholds, self.palette, columns)
 
     def sort_key(self, column: str) -> Any:
-        return agent_sort_key(self.agent, self.thresholds, column)
+        """The column's sort value, worked out once per row (a row is kept while its agent is unchanged,
+        so a frame changing a few agents re-sorts the others on what they already know)."""
+        try:
+            return self._sort_keys[column]
+        except KeyError:
+            value = self._sort_keys[column] = agent_sort_key(self.agent, self.thresholds, column)
+            return value
 
     def shows(self, agent: AgentStats, thresholds: ThresholdSet, palette: Palette) -> bool:
         """Whether this row is what ``agent`` looks like with these settings."""
