@@ -103,3 +103,25 @@ def test_nothing_changed_keeps_the_whole_fleet_and_the_sorted_breaches():
     derived = {"c": {"stt": StageStats("stt", p50=100.0, p90=500.0)}}
     with_traces = builder.build(result(ttft_b=1300.0), thresholds, (), created_at=903.0, derived_stages=derived)
     assert [a.agent_id for a in with_traces.agents] == ["a", "b", "c"]
+
+
+def test_a_focused_result_reuses_the_full_ones_grouping_and_equals_a_fresh_build():
+    """A result laid over the last full one (the agents on screen first) groups only its changed agents again."""
+    from dataclasses import replace
+
+    builder, thresholds = FrameBuilder(), ThresholdSet()
+    full = result()
+    first = build(builder, full, thresholds)
+    series = {key: dict(per_agent) for key, per_agent in full.series.items()}
+    series["ttft_p99"]["b"] = flat(1300.0)
+    del series["wer"]["b"]
+    focused = replace(full, series=series, overlaid_on=full, overlaid=frozenset({"b"}))
+    grouped = builder._grouped(focused)
+    assert grouped == focused.by_agent()
+    assert grouped["a"] is builder._grouping[1]["a"]  # an unchanged agent: the full result's own grouping
+    second = build(builder, focused, thresholds)
+    assert second.agents[0] is first.agents[0] and second.agents[1].severity is Severity.CRITICAL
+    assert second == build_frame(replace(focused, overlaid_on=None), thresholds, (), created_at=900.0)
+    # laid over a result this builder did not build last: grouped whole
+    other = replace(focused, overlaid_on=result(ttft_b=1.0))
+    assert build(builder, other, thresholds) == second

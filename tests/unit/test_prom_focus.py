@@ -70,7 +70,8 @@ def test_overlay_brings_focus_agents_and_fleet_to_the_window_and_keeps_the_rest(
     # the focused answer: the step that settled (985) and the new one (1015), a strided span
     answer = (("ttft_p99",), (985.0, 1015.0), {"ttft_p99": {"a": [12.5, 14.0], None: [5.0, 6.0]}})
     other_panel = (("wer",), (1015.0,), {})  # another query's answer: says nothing of ttft_p99
-    result = overlay(base, new, [answer, other_panel], {"a"})
+    result, changed = overlay(base, new, [answer, other_panel], {"a"})
+    assert changed == {"a", None}
     assert result["ttft_p99"]["a"] == Series(new.timestamps(), (11, 12.5, 13, 14))
     assert result["ttft_p99"][None] == Series(new.timestamps(), (5, 5, 5, 6))
     assert result["ttft_p99"]["b"] is kept_agent  # not on screen: its last full read, as it was
@@ -84,7 +85,8 @@ def test_overlay_without_a_point_for_a_focus_agent_leaves_a_gap_and_drops_an_emp
     old, new = window(1000.0, 2), window(1015.0, 2)
     base = {"ttft_p99": {"a": series(old, 7, 8), "gone": series(old, 9, math.nan)}}
     answer = (("ttft_p99",), (1015.0,), {"ttft_p99": {"new": [3.0]}})
-    result = overlay(base, new, [answer], {"a", "gone", "new"})
+    result, changed = overlay(base, new, [answer], {"a", "gone", "new", "absent"})
+    assert changed == {"a", "gone", "new"}  # an agent with no series there nor in the answer: untouched
     a = result["ttft_p99"]["a"]
     assert a.values[0] == 8 and math.isnan(a.values[1])  # answered without it: no point at the new step
     assert "gone" not in result["ttft_p99"]  # its only point left the window

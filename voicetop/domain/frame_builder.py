@@ -129,6 +129,8 @@ class FrameBuilder:
         self._fleet: _FleetEvaluation | None = None
         self._telephony: _TelephonyEvaluation | None = None
         self._sorted: tuple[tuple[Breach, ...], tuple[Breach, ...]] | None = None  # breaches as given, then sorted
+        #: The last full result built here and its series by agent (a focused result reuses them).
+        self._grouping: tuple[MetricsResult, dict[str | None, dict[str, Series]]] | None = None
 
     def build(
         self,
@@ -175,7 +177,7 @@ class FrameBuilder:
         self, result: MetricsResult, derived: Mapping[str | None, Mapping[str, StageStats]]
     ) -> _FleetEvaluation:
         """The fleet and every agent, each re-evaluated only if its own series changed."""
-        by_agent = result.by_agent()
+        by_agent = self._grouped(result)
         previous, self._agents = self._agents, {}
         fleet = self._evaluate(previous, None, by_agent.get(None, {}), derived.get(None))
         breaches: list[Breach] = list(fleet.breaches)
@@ -186,6 +188,24 @@ class FrameBuilder:
             breaches.extend(found.breaches)
             agents.append(found.stats)
         return _FleetEvaluation(result.series, derived, fleet.stats, tuple(agents), tuple(breaches))
+
+    def _grouped(self, result: MetricsResult) -> Mapping[str | None, Mapping[str, Series]]:
+        """The result's series by agent; for a focused result laid over the last full one built here,
+        that one's grouping with just the changed agents grouped again."""
+        known = self._grouping
+        if result.overlaid_on is not None and known is not None and known[0] is result.overlaid_on:
+            grouped = dict(known[1])
+            for agent_id in result.overlaid:
+                found = result.for_agent(agent_id)
+                if found:
+                    grouped[agent_id] = found
+                else:
+                    grouped.pop(agent_id, None)
+            return grouped
+        grouped = result.by_agent()
+        if result.overlaid_on is None:
+            self._grouping = (result, grouped)
+        return grouped
 
     def _sorted_breaches(self, breaches: list[Breach]) -> tuple[Breach, ...]:
         """Active first, then the most severe, then the newest; the last order kept while the breaches are the same."""

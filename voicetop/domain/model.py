@@ -461,6 +461,10 @@ class MetricsResult:
     queries: int = 0
     #: Telephony stat series per node (``None`` = fleet), when the profile reads them.
     telephony: Mapping[str, Mapping[str | None, Series]] = field(default_factory=dict)
+    #: A focused result (the agents on screen first): the full result it was laid over, and the
+    #: agents (None: the fleet) whose series it changed; every other series is the base's own.
+    overlaid_on: "MetricsResult | None" = field(default=None, compare=False, repr=False)
+    overlaid: frozenset[str | None] = frozenset()
 
     def agent_ids(self) -> tuple[str, ...]:
         ids = {a for per_agent in self.series.values() for a in per_agent if a is not None}

@@ -73,8 +73,9 @@ def overlay(
     window: Window,
     answers: Iterable[tuple[Collection[str], tuple[float, ...], Columns]],
     focus: Collection[str],
-) -> dict[str, dict[str | None, Series]]:
-    """``base`` with the focus agents and the fleet brought to ``window`` in the answered stats.
+) -> tuple[dict[str, dict[str | None, Series]], frozenset[str | None]]:
+    """``base`` with the focus agents and the fleet brought to ``window`` in the answered stats,
+    and the agents (None: the fleet) whose series changed.
 
     ``answers`` are the focused queries' spans: the stat keys the query reads,
     the span's timestamps and its decoded columns (split stats appear as
@@ -86,6 +87,7 @@ def overlay(
     timestamps = window.timestamps()
     size = len(timestamps)
     series = {stat: dict(per_agent) for stat, per_agent in base.items()}
+    changed: set[str | None] = set()
     by_stat: dict[str, list[tuple[tuple[float, ...], Mapping[str | None, list[float | None]]]]] = {}
     for stats, span_times, columns in answers:
         for stat in set(stats).union(columns):
@@ -99,6 +101,7 @@ def overlay(
             old = per_agent.get(agent)
             if old is None and all(agent not in answered for _, answered in spans):
                 continue
+            changed.add(agent)
             values = _laid_over(old, window, size)
             for span_times, answered in spans:
                 column = answered.get(agent)
@@ -113,7 +116,7 @@ def overlay(
                 per_agent.pop(agent, None)
         if not per_agent:
             del series[stat]
-    return series
+    return series, frozenset(changed)
 
 
 def _laid_over(old: Series | None, window: Window, size: int) -> list[float]:

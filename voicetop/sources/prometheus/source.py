@@ -227,7 +227,8 @@ class PrometheusSource:
             for future in futures:
                 future.cancel()
             return None
-        return replace(last, window=window, series=overlay(last.series, window, answers, agents))
+        series, changed = overlay(last.series, window, answers, agents)
+        return replace(last, window=window, series=series, overlaid_on=last, overlaid=changed)
 
     def _focused_span(self, query: PanelQuery, span: Span) -> tuple[tuple[str, ...], tuple[float, ...], Columns]:
         """One focused range request, decoded (nothing cached: the full read stores the steps)."""
