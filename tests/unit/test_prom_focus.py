@@ -91,3 +91,42 @@ def test_overlay_without_a_point_for_a_focus_agent_leaves_a_gap_and_drops_an_emp
     assert a.values[0] == 8 and math.isnan(a.values[1])  # answered without it: no point at the new step
     assert "gone" not in result["ttft_p99"]  # its only point left the window
     assert result["ttft_p99"]["new"].values[-1] == 3.0  # a focus agent new to the stat
+
+
+def test_a_slow_or_failing_focused_read_gives_way_to_the_full_read(monkeypatch):
+    """The focused read waits at most FOCUS_TIMEOUT, and any failure drops just its frame."""
+    import time
+
+    from tests.support.canned_http import CannedServer
+    from tests.unit.test_prom_evaluations import _recorded_server
+    from voicetop.config import Connection
+    from voicetop.sources.prometheus import PrometheusSource
+    from voicetop.sources.prometheus import source as source_module
+
+    recording = replace(SEED, recording_rules=True)
+    monkeypatch.setattr(source_module, "FOCUS_TIMEOUT", 0.3)
+    behaviour = {"focused": "slow"}
+    recorded = _recorded_server(lambda: (500, b"no probe"))  # every recorded panel: one fleet row per name
+
+    def respond(path, params, headers):
+        if "agent_id=~" in params.get("query", ""):
+            if behaviour["focused"] == "slow":
+                time.sleep(1.5)
+            else:
+                return 500, "text/plain", b"boom"
+        return recorded(path, params, headers)
+
+    first = Window(1_700_000_000, 1_700_000_060, STEP)
+    moved = Window(1_700_000_015, 1_700_000_075, STEP)
+    with CannedServer(respond) as server:
+        source = PrometheusSource(Connection(url=server.url, timeout=5.0), recording)
+        try:
+            source.fetch(first)
+            started = time.monotonic()
+            assert source.fetch_focus(moved, ["a"]) is None
+            assert time.monotonic() - started < 1.2  # not the 1.5 s answer, nor the 5 s client timeout
+            behaviour["focused"] = "failing"
+            assert source.fetch_focus(moved, ["a"]) is None
+            assert "ttft_p99" in source.fetch(moved).series  # the full read goes on as ever
+        finally:
+            source.close()

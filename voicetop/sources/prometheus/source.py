@@ -15,11 +15,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Collection
 
 from voicetop.config import Connection
 from voicetop.domain.model import Alert, MetricsResult, Series, Window
@@ -43,6 +43,8 @@ PROBE_TIMEOUT = 2.0
 #: A focused read's probe answers the full read that follows it within this long (seconds); an
 #: evaluation landing in between is seen at the next refresh, as one landing after any probe is.
 PROBE_KEPT = 1.0
+#: A focused read (the agents on screen first) waits at most this long (seconds), then the full read goes.
+FOCUS_TIMEOUT = 2.0
 #: After a probe fails, the panels read without one for this long (seconds): a slow or failing
 #: server is not made to wait for a probe on every refresh.
 PROBE_BACKOFF = 60.0
@@ -207,17 +209,10 @@ class PrometheusSource:
             reads = [self._recorded_reads.get((query.promql, None)) for query in recorded]
         if seen is not None and all(r is not None and r.window == window and r.seen == seen for r in reads):
             return None  # no evaluation since: the full read keeps its last answer too
-        settled = self.now() - SETTLE
-        plans = []
-        for query in recorded:
-            lock, cache = self._cache_for(query, None)
-            with lock:
-                spans = cache.missing(window, settled) if isinstance(cache, StepCache) else []
-            promql = focused_promql(query, agents, self.profile.agent_label)
-            if promql is None or not spans or sum(len(span.timestamps()) for span in spans) > FOCUS_STEPS:
-                return None
-            plans.append((replace(query, promql=promql), spans))
-        deadline = time.monotonic() + self.auth.timeout
+        plans = self._focused_plans(recorded, window, agents)
+        if plans is None:
+            return None
+        deadline = time.monotonic() + min(FOCUS_TIMEOUT, self.auth.timeout)
         futures = [
             self._pool.submit(self._focused_span, query, span) for query, spans in plans for span in spans
         ]
@@ -230,9 +225,26 @@ class PrometheusSource:
         series, changed = overlay(last.series, window, answers, agents)
         return replace(last, window=window, series=series, overlaid_on=last, overlaid=changed)
 
+    def _focused_plans(
+        self, recorded: list[PanelQuery], window: Window, agents: Collection[str]
+    ) -> list[tuple[PanelQuery, list[Span]]] | None:
+        """Each recorded panel restricted to ``agents``, with the steps its full read would fetch now;
+        None when some panel would fetch none or more than FOCUS_STEPS (a read better done whole)."""
+        settled = self.now() - SETTLE
+        plans = []
+        for query in recorded:
+            lock, cache = self._cache_for(query, None)
+            with lock:
+                spans = cache.missing(window, settled) if isinstance(cache, StepCache) else []
+            promql = focused_promql(query, agents, self.profile.agent_label)
+            if promql is None or not spans or sum(len(span.timestamps()) for span in spans) > FOCUS_STEPS:
+                return None
+            plans.append((replace(query, promql=promql), spans))
+        return plans
+
     def _focused_span(self, query: PanelQuery, span: Span) -> tuple[tuple[str, ...], tuple[float, ...], Columns]:
         """One focused range request, decoded (nothing cached: the full read stores the steps)."""
-        rows = self._range_rows(query.promql, span.start, span.end, span.step)
+        rows = self._range_rows(query.promql, span.start, span.end, span.step, timeout=FOCUS_TIMEOUT)
         return query.stats, span.timestamps(), self._decode(rows, query, span, self.profile.agent_label)
 
     @property
