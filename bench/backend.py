@@ -181,8 +181,12 @@ async def measure_fleet(
                 frame = await asyncio.to_thread(app.poller.poll_once)
                 framed = time.perf_counter()
                 app.apply_frame(frame)
+                applied = time.perf_counter()
                 if live == "between":  # the same values as on screen: nothing to repaint
-                    done = time.perf_counter()
+                    done = applied
+                elif focus is not None:  # the focused frame may have shown all that changes on screen
+                    repainted = await clock.next_after(framed, timeout=NOTHING_TO_REPAINT)
+                    done = framed + repainted if repainted is not None else applied
                 else:
                     repainted = await clock.next_after(framed, timeout=5.0)
                     done = framed + repainted if repainted is not None else time.perf_counter()
@@ -251,6 +255,11 @@ async def focused_cycle(app, clock, pilot, client, url: str, source) -> tuple[fl
     await wait_until(pilot, lambda: not holding(), 5.0, "the focused poll's deferred collection")
     raw = await raw_cycle(client, url, source.inner.last_requests[issued_before:])
     return done - started, raw, requests, len(app.poller.focus)
+
+
+#: After a focused frame, a full one that repaints nothing within this long (seconds) changed nothing on
+#: screen (only agents out of view): its cycle ends when it is applied, as between steps.
+NOTHING_TO_REPAINT = 0.5
 
 
 #: How each live mode is named in the figures (None: time travel).
