@@ -3,10 +3,11 @@
 With recording rules, a refresh that finds a new evaluation reads every agent's
 recorded series again.  At 1,000 agents that is about a second, and its cost
 follows the series Prometheus reads, not the rows it sends.  A console shows a
-few dozen agents.  With ``focus_first`` the poller first asks each recorded panel
-for only those agents' missing steps (an ``agent=~"…"`` matcher, the fleet's
-series too), lays the answers over the last full read and shows that frame; the
-full read follows at once and replaces it.
+few dozen agents.  At that scale the poller first asks each recorded panel for
+only those agents' missing steps (an ``agent=~"…"`` matcher, the fleet's series
+too), lays the answers over the last full read and shows that frame; the full
+read follows at once and replaces it (:meth:`.PrometheusSource.fetch_focus`,
+:meth:`voicetop.poller.Poller.poll_focused`).
 
 Agents outside the focus keep their last full read's series as they were (a
 step older, their own timestamps): their newest values and active breaches
@@ -52,19 +53,9 @@ def focused_promql(query: PanelQuery, agents: Collection[str], agent_label: str)
     """The query's PromQL for ``agents`` and the fleet only; None for a query not reading recordings."""
     matcher = agent_matcher(agent_label, agents)
     if query.recorded is not None:
-        recording = query.recorded.recording
-        return (
-            f"topk by (quantile) ({query.recorded.max_agents}, {recording.agent_quantile}{{{matcher}}})"
-            f" or {recording.fleet_quantile}"
-        )
+        return query.recorded.recording.selector(query.recorded.max_agents, matcher)
     if query.recorded_stats is not None:
-        plan = query.recorded_stats
-        names = "|".join(recording.agent_name for recording in plan.recordings)
-        fleet = "|".join(recording.fleet_name for recording in plan.recordings)
-        return (
-            f'topk by (__name__) ({plan.max_agents}, {{__name__=~"{names}", {plan.agent_label}!="", {matcher}}})'
-            f' or {{__name__=~"{fleet}"}}'
-        )
+        return query.recorded_stats.promql(matcher)
     return None
 
 

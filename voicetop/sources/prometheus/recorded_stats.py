@@ -36,14 +36,13 @@ class RecordedStatsPlan:
     agent_label: str
     split_label: str | None = None
 
-    def promql(self) -> str:
-        """The top agents of every per-agent series, and the fleet's (metric names hold no regex metacharacters)."""
-        agents = "|".join(recording.agent_name for recording in self.recordings)
+    def promql(self, agents: str = "") -> str:
+        """The top agents of every per-agent series, and the fleet's (metric names hold no regex
+        metacharacters); with ``agents`` (a label matcher), of those agents only."""
+        names = "|".join(recording.agent_name for recording in self.recordings)
         fleet = "|".join(recording.fleet_name for recording in self.recordings)
-        return (
-            f'topk by (__name__) ({self.max_agents}, {{__name__=~"{agents}", {self.agent_label}!=""}})'
-            f' or {{__name__=~"{fleet}"}}'
-        )
+        matchers = f'__name__=~"{names}", {self.agent_label}!=""' + (f", {agents}" if agents else "")
+        return f'topk by (__name__) ({self.max_agents}, {{{matchers}}}) or {{__name__=~"{fleet}"}}'
 
     def absent(self, found: Mapping[str, Mapping[str | None, object]]) -> list[StatRecording]:
         """The (unsplit) stats an answer holds no fleet series of (with any agent's, the fleet's is there)."""

@@ -58,15 +58,17 @@ class StageRecording:
             f"histogram_quantile({q!r}, sum by (le) ({self.bucket_rate}))",
         )
 
-    def selector(self, max_agents: int) -> str:
+    def selector(self, max_agents: int, agents: str = "") -> str:
         """The query that reads the recorded quantiles of the stage: the fleet's, and per agent the
-        ``max_agents`` highest of each quantile at each step (the bucket path's ``topk``).
+        ``max_agents`` highest of each quantile at each step (the bucket path's ``topk``); with
+        ``agents`` (a label matcher), of those agents only.
 
         The server keeps the top per quantile, so a fleet over ``max_agents``
         sends only the rows the console keeps (half of them at 1,000 agents and
         the default 500); below it the ``topk`` keeps every row.
         """
-        return f"topk by ({QUANTILE_LABEL}) ({max_agents}, {self.agent_quantile}) or {self.fleet_quantile}"
+        per_agent = f"{self.agent_quantile}{{{agents}}}" if agents else self.agent_quantile
+        return f"topk by ({QUANTILE_LABEL}) ({max_agents}, {per_agent}) or {self.fleet_quantile}"
 
 
 def stage_recording(profile: MetricProfile, stage: str) -> StageRecording | None:
