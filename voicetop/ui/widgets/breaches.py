@@ -91,7 +91,13 @@ def panel_rows(breaches: list[Breach], alerts: tuple[Alert, ...]) -> list[Breach
 
 class PanelRow(LazyRow):
     """A breach or alert row, built only when on screen; it sorts by ``order`` in the
-    severity column.  ``now`` is the time its age is shown against (None: no age)."""
+    severity column.  ``now`` is the time its age is shown against (None: no age).
+
+    The order is where the row sorts, not what it shows: a row whose item and
+    setting are the same is kept when rows before it come or go, with its order
+    moved (:meth:`BreachPanel.show` then re-sorts), instead of being built again
+    with every row after it.
+    """
 
     __slots__ = ("item", "order", "setting", "now")
 
@@ -107,8 +113,8 @@ class PanelRow(LazyRow):
     def sort_key(self, column: str) -> int | None:
         return self.order if column == "severity" else None
 
-    def shows(self, item: Breach | Alert, order: int, setting: tuple, now: float | None) -> bool:
-        return self.order == order and self.now == now and self.setting == setting and self.item == item
+    def shows(self, item: Breach | Alert, setting: tuple, now: float | None) -> bool:
+        return self.now == now and self.setting == setting and (self.item is item or self.item == item)
 
 
 class BreachTable(KeyedTable):
@@ -161,6 +167,7 @@ class BreachPanel(Vertical):
         self._shown = shown if ready else None
         setting = (self.compact, palette, thresholds)
         known = self._rows
+        moved = False  # a kept row whose order changed: the table is re-sorted below
         self.breaches, self.alerts, self._rows = {}, {}, {}
         for order, item in enumerate(panel_rows(chosen, alerts)):
             if isinstance(item, Alert):
@@ -172,9 +179,15 @@ class BreachPanel(Vertical):
                 self.breaches[key] = item
                 aged = now if item.active else None  # a resolved run shows since–until
             row = known.get(key)  # the same inputs: the same row object, which sync skips
-            self._rows[key] = row if row is not None and row.shows(item, order, setting, aged) else (
-                PanelRow(item, order, setting, aged))
-        self._table.sync(self._rows)
+            if row is not None and row.shows(item, setting, aged):
+                if row.order != order:
+                    row.order, moved = order, True
+                self._rows[key] = row
+            else:
+                self._rows[key] = PanelRow(item, order, setting, aged)
+        stats = self._table.sync(self._rows)
+        if moved and not stats.resorted:
+            self._table.resort()
         active = sum(1 for b in chosen if b.active)
         title = Text(f"Breaches · {active} active", style="bold")
         title.append(f", {len(chosen) - active} resolved in the window", style="dim")

@@ -387,6 +387,10 @@ class KeyedTable(SortCycling, DataTable):
             return row.sort_key(column)
         return getattr(self.get_cell(key, column), "sort_key", None)
 
+    def resort(self) -> bool:
+        """Sort again (rows' sort values changed in place); keeps the cursor on its row."""
+        return self._restore_order(self.cursor_key())
+
     def _wanted_order(self) -> list[str]:
         keys = sorted((str(rk.value) for rk in self.rows), key=self.tie_break)
         column = self.sort_column
