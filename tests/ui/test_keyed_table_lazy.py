@@ -59,9 +59,11 @@ async def synced(app: TableApp, pilot, rows: dict, sort_column: str, reverse: bo
 async def test_only_rows_on_screen_are_built_and_sorting_needs_none():
     app = TableApp()
     async with app.run_test(size=(40, 12)) as pilot:
-        # new rows are built once, to size the columns
-        table = await synced(app, pilot, CountingRows(500).rows, "value", reverse=True)
+        # new rows are built when on screen too (they size their columns then)
+        first = CountingRows(500)
+        table = await synced(app, pilot, first.rows, "value", reverse=True)
         assert table.row_keys()[:3] == ["r499", "r498", "r497"]
+        assert len(set(first.built)) < 30
         second = CountingRows(500, offset=1000)
         stats = table.sync(second.rows)
         await pilot.pause()
@@ -86,6 +88,24 @@ async def test_a_changed_row_off_screen_is_built_when_scrolled_into_view_and_wid
         await pilot.pause()
         await pilot.pause()
         assert "r199" in rows.built
+        assert table.ordered_columns[0].content_width == len(wide) > narrow
+        assert any(wide in table.render_line(y).text for y in range(12))
+
+
+async def test_a_new_row_off_screen_widens_its_column_when_scrolled_into_view():
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = await synced(app, pilot, CountingRows(3).rows, "name")
+        narrow = table.ordered_columns[0].content_width
+        wide = "a-much-longer-name-than-the-others"
+        rows = CountingRows(300, wide=wide)  # 297 new rows at once, the widest last
+        table.sync(rows.rows)
+        await pilot.pause()
+        await pilot.pause()
+        assert "r299" not in rows.built and table.ordered_columns[0].content_width == narrow
+        table.move_cursor(row=299)
+        await pilot.pause()
+        await pilot.pause()
         assert table.ordered_columns[0].content_width == len(wide) > narrow
         assert any(wide in table.render_line(y).text for y in range(12))
 

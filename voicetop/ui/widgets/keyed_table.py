@@ -337,6 +337,18 @@ class KeyedTable(SortCycling, DataTable):
         return Region(x, y, sum(widths[first:last + 1]), 1)
 
     def _update_dimensions(self, new_rows) -> None:
+        # Textual measures every new row's cells here, which builds every new lazy row: at
+        # fleet scale a frame bringing 1,800 new breaches spent ~0.4 s on rows nobody sees.
+        # When more rows come than a few screenfuls, a lazy row off screen is measured when
+        # it is built (_build_row widens its column then), as a changed row already is.
+        new_rows = list(new_rows)
+        on_screen = self._rows_on_screen()
+        if on_screen and len(new_rows) > MEASURED_SCREENFULS * len(on_screen):
+            locations, data = self._row_locations, self._data
+            new_rows = [
+                key for key in new_rows
+                if not isinstance(cells := data.get(key), _RowCells) or cells.built or locations.get(key) in on_screen
+            ]
         # Textual re-measures columns here without bumping the update count its row
         # render cache is keyed on, so a row painted before this ran (right after
         # add_row) could keep its old, narrower column widths: drop those renders.
@@ -427,6 +439,8 @@ RENDER_CACHE_LIMITS = {
     "_row_renderable_cache": 200,
     "_line_cache": 200,
 }
+#: New rows are all measured as they come unless they are more than this many screenfuls.
+MEASURED_SCREENFULS = 4
 #: Screenfuls of renders a table keeps: the current update's and the one before.
 SCREENFULS = 2
 #: A table's caches never go below this many lines' worth.
