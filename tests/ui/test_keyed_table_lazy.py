@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import App, ComposeResult
@@ -74,38 +75,24 @@ async def test_only_rows_on_screen_are_built_and_sorting_needs_none():
         assert "1499" in table.render_line(1).text
 
 
-async def test_a_changed_row_off_screen_is_built_when_scrolled_into_view_and_widens_its_column():
+@pytest.mark.parametrize("before, after", [(200, 200), (3, 300)], ids=["changed rows", "new rows"])
+async def test_a_row_off_screen_is_built_when_scrolled_into_view_and_widens_its_column(before, after):
+    """Changed rows, and more new rows than a few screenfuls, are built (and measured) when seen."""
     app = TableApp()
     async with app.run_test(size=(60, 12)) as pilot:
-        table = await synced(app, pilot, CountingRows(200).rows, "name")
+        table = await synced(app, pilot, CountingRows(before).rows, "name")
         narrow = table.ordered_columns[0].content_width
         wide = "a-much-longer-name-than-the-others"
-        rows = CountingRows(200, wide=wide)
-        table.sync(rows.rows)
-        await pilot.pause()
-        assert "r199" not in rows.built and table.ordered_columns[0].content_width == narrow
-        table.move_cursor(row=199)
-        await pilot.pause()
-        await pilot.pause()
-        assert "r199" in rows.built
-        assert table.ordered_columns[0].content_width == len(wide) > narrow
-        assert any(wide in table.render_line(y).text for y in range(12))
-
-
-async def test_a_new_row_off_screen_widens_its_column_when_scrolled_into_view():
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = await synced(app, pilot, CountingRows(3).rows, "name")
-        narrow = table.ordered_columns[0].content_width
-        wide = "a-much-longer-name-than-the-others"
-        rows = CountingRows(300, wide=wide)  # 297 new rows at once, the widest last
+        rows = CountingRows(after, wide=wide)  # the widest row last
+        last = f"r{after - 1:03d}"
         table.sync(rows.rows)
         await pilot.pause()
         await pilot.pause()
-        assert "r299" not in rows.built and table.ordered_columns[0].content_width == narrow
-        table.move_cursor(row=299)
+        assert last not in rows.built and table.ordered_columns[0].content_width == narrow
+        table.move_cursor(row=after - 1)
         await pilot.pause()
         await pilot.pause()
+        assert last in rows.built
         assert table.ordered_columns[0].content_width == len(wide) > narrow
         assert any(wide in table.render_line(y).text for y in range(12))
 
