@@ -323,24 +323,24 @@ class Poller:
             health = SourceHealth(name, HealthState.OK, "", now, now)
         return merge_alerts(prometheus_alerts, kept), health
 
+    def _deliver(self, frame: Frame) -> bool:
+        """Hand a frame to the receiver; False once the poller is stopping (the receiver may be gone)."""
+        if self._stop.is_set():
+            return False
+        try:
+            self.on_frame(frame)
+        except Exception:  # the receiver went away (app closing)
+            return not self._stop.is_set()
+        return True
+
     def _run(self) -> None:
         while not self._stop.is_set():
             if not self._paused:
                 focused = self.poll_focused()
-                if focused is not None and not self._stop.is_set():
-                    try:
-                        self.on_frame(focused)
-                    except Exception:  # the receiver went away (app closing)
-                        if self._stop.is_set():
-                            break
-                frame = self.poll_once()
-                if self._stop.is_set():
+                if focused is not None and not self._deliver(focused):
                     break
-                try:
-                    self.on_frame(frame)
-                except Exception:  # the receiver went away (app closing)
-                    if self._stop.is_set():
-                        break
+                if not self._deliver(self.poll_once()):
+                    break
             delay = self.refresh
             if self.failures:
                 delay = backoff_delay(self.failures, self.refresh, self._rng)
