@@ -95,7 +95,7 @@ class PanelRow(LazyRow):
 
     The order is where the row sorts, not what it shows: a row whose item and
     setting are the same is kept when rows before it come or go, with its order
-    moved (:meth:`BreachPanel.show` then re-sorts), instead of being built again
+    moved (the table's sync is told to check its order), instead of being built again
     with every row after it.
     """
 
@@ -167,7 +167,7 @@ class BreachPanel(Vertical):
         self._shown = shown if ready else None
         setting = (self.compact, palette, thresholds)
         known = self._rows
-        moved = False  # a kept row whose order changed: the table is re-sorted below
+        moved = False  # a kept row whose order changed: the table checks its order
         self.breaches, self.alerts, self._rows = {}, {}, {}
         for order, item in enumerate(panel_rows(chosen, alerts)):
             if isinstance(item, Alert):
@@ -185,9 +185,7 @@ class BreachPanel(Vertical):
                 self._rows[key] = row
             else:
                 self._rows[key] = PanelRow(item, order, setting, aged)
-        stats = self._table.sync(self._rows)
-        if moved and not stats.resorted:
-            self._table.resort()
+        self._table.sync(self._rows, resort=moved)
         active = sum(1 for b in chosen if b.active)
         title = Text(f"Breaches · {active} active", style="bold")
         title.append(f", {len(chosen) - active} resolved in the window", style="dim")

@@ -171,8 +171,9 @@ class KeyedTable(SortCycling, DataTable):
                 return row_key
         return None
 
-    def sync(self, wanted: Mapping[str, Row]) -> SyncStats:
-        """Make the table show ``wanted`` (row key → cells in column order, or a LazyRow)."""
+    def sync(self, wanted: Mapping[str, Row], resort: bool = False) -> SyncStats:
+        """Make the table show ``wanted`` (row key → cells in column order, or a LazyRow);
+        ``resort``: some kept rows' sort values changed in place, so check the order anyway."""
         stats = SyncStats()
         cursor = self.cursor_key()
         present = {str(rk.value): rk for rk in self.rows}
@@ -216,7 +217,7 @@ class KeyedTable(SortCycling, DataTable):
                     stats.updated_cells += 1
         if changed or swapped:
             self._write_cells(changed)
-        if stats.added or stats.removed or stats.updated_cells or swapped:
+        if stats.added or stats.removed or stats.updated_cells or swapped or resort:
             stats.resorted = self._restore_order(cursor)
         self.last_sync = stats
         return stats
@@ -398,10 +399,6 @@ class KeyedTable(SortCycling, DataTable):
         if isinstance(row, LazyRow):
             return row.sort_key(column)
         return getattr(self.get_cell(key, column), "sort_key", None)
-
-    def resort(self) -> bool:
-        """Sort again (rows' sort values changed in place); keeps the cursor on its row."""
-        return self._restore_order(self.cursor_key())
 
     def _wanted_order(self) -> list[str]:
         keys = sorted((str(rk.value) for rk in self.rows), key=self.tie_break)
