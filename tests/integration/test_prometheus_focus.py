@@ -14,13 +14,13 @@ from dataclasses import replace
 
 import pytest
 
-from tests.integration.test_prometheus_incremental import incident_window
 from tests.integration.test_prometheus_evaluations import recorded_promql
+from tests.integration.test_prometheus_incremental import incident_window
 from tests.integration.test_prometheus_recording import RECORDING, on_evaluations
 from voicetop.config import Connection
+from voicetop.domain.query_text import regex_literal
 from voicetop.sources.prometheus import PrometheusSource
 from voicetop.sources.prometheus.evaluations import PROBE_LABEL
-from voicetop.sources.prometheus.focus import regex_literal
 from voicetop.sources.prometheus.queries import plan_queries
 
 

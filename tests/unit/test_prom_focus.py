@@ -8,7 +8,8 @@ import pytest
 
 from voicetop.domain.model import Series, Window
 from voicetop.profiles.metrics import SEED
-from voicetop.sources.prometheus.focus import agent_matcher, focused_promql, overlay, promql_string
+from voicetop.domain.query_text import promql_string
+from voicetop.sources.prometheus.focus import agent_matcher, focused_promql, overlay
 from voicetop.sources.prometheus.queries import plan_queries
 
 STEP = 15.0

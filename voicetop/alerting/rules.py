@@ -16,6 +16,7 @@ from typing import Iterable, Mapping, Protocol
 
 from voicetop.alerting import yaml
 from voicetop.domain.model import Severity
+from voicetop.domain.query_text import promql_string
 from voicetop.domain.thresholds import ThresholdRule, ThresholdSet
 
 #: Rule group of each threshold key (stage groups first, in pipeline order).
@@ -124,11 +125,6 @@ def number(value: float) -> str:
     if float(value).is_integer():
         return str(int(value))
     return f"{value:.10g}"
-
-
-def promql_string(text: str) -> str:
-    """A PromQL double-quoted string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _agents_vector(agents: Iterable[str], label: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from voicetop.config import Connection
 from voicetop.domain.model import Span, Trace
+from voicetop.domain.query_text import regex_alternatives
 from voicetop.profiles.spans import BUILTIN_PROFILES, SpanProfile
 from voicetop.sources.base import SourceError
 from voicetop.sources.otlp import (
@@ -32,7 +33,6 @@ from voicetop.sources.tracehttp import HttpTraceSource, TraceSummary
 #: Spans per span set asked of a search (a LiveKit conversation is one trace).
 SPANS_PER_SET = 500
 _PLAIN_ATTR = re.compile(r"[A-Za-z0-9_.\-]+")
-_REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
 
 def traceql_string(value: str) -> str:
@@ -45,10 +45,6 @@ def traceql_attr(scope: str, key: str) -> str:
     return f"{scope}.{key}" if _PLAIN_ATTR.fullmatch(key) else f"{scope}.{traceql_string(key)}"
 
 
-def names_regex(names: Iterable[str]) -> str:
-    return "|".join(_REGEX_SPECIAL.sub(r"\\\1", n) for n in names)
-
-
 def build_traceql(
     span_names: Iterable[str],
     *,
@@ -58,7 +54,7 @@ def build_traceql(
     select: Iterable[str] = (),
 ) -> str:
     """``{ name =~ "a|b" && resource.service.name = "x" } | select(resource.service.name, span.k, …)``."""
-    conditions = [f"name =~ {traceql_string(names_regex(span_names))}"]
+    conditions = [f"name =~ {traceql_string(regex_alternatives(span_names))}"]
     if service is not None:
         conditions.append(f"resource.service.name = {traceql_string(service)}")
     if session_id is not None:

@@ -17,10 +17,10 @@ stay as they were shown, rather than gaining a gap at the new step.
 from __future__ import annotations
 
 import math
-import re
 from typing import Collection, Iterable, Mapping
 
 from voicetop.domain.model import Series, Window
+from voicetop.domain.query_text import promql_string, regex_alternatives
 from voicetop.sources.prometheus.matrix import Columns
 from voicetop.sources.prometheus.queries import PanelQuery
 
@@ -29,24 +29,9 @@ FOCUS_STEPS = 3
 #: ... and for at most this many agents (a tall terminal's rows; more is no longer "a few").
 FOCUS_AGENTS = 200
 
-_METACHARACTERS = re.compile(r"[\\.+*?()|\[\]{}^$]")
-
-
-def promql_string(text: str) -> str:
-    """``text`` as a double-quoted PromQL string literal."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return f'"{escaped}"'
-
-
-def regex_literal(text: str) -> str:
-    """``text`` as an RE2 pattern matching just it (Prometheus' regex syntax: metacharacters escaped)."""
-    return _METACHARACTERS.sub(r"\\\g<0>", text)
-
-
 def agent_matcher(label: str, agents: Iterable[str]) -> str:
     """A label matcher selecting exactly ``agents`` (their text taken literally, not as regex)."""
-    alternatives = "|".join(regex_literal(agent) for agent in sorted(set(agents)))
-    return f"{label}=~{promql_string(alternatives)}"
+    return f"{label}=~{promql_string(regex_alternatives(sorted(set(agents))))}"
 
 
 def focused_promql(query: PanelQuery, agents: Collection[str], agent_label: str) -> str | None:
