@@ -43,17 +43,17 @@ def test_focused_promql_restricts_every_recorded_panel_and_keeps_the_fleet():
     recorded = [query for query in queries if query.reads_recordings]
     assert recorded, "the seed profile with recording rules reads recorded panels"
     for query in recorded:
-        promql = focused_promql(query, ["a-1", "b-2"], "agent_id")
+        promql = focused_promql(query, agent_matcher("agent_id", ["a-1", "b-2"]))
         assert promql is not None and 'agent_id=~"a-1|b-2"' in promql
         assert promql.count("agent_id=~") == 1  # the fleet's series are read whole: they are few
         assert " or " in promql
     raw = [query for query in queries if not query.reads_recordings]
-    assert raw and all(focused_promql(query, ["a"], "agent_id") is None for query in raw)
+    assert raw and all(focused_promql(query, agent_matcher("agent_id", ["a"])) is None for query in raw)
 
 
 def test_focused_promql_names_the_same_series_as_the_full_query():
     for query in plan_queries(replace(SEED, recording_rules=True)):
-        promql = focused_promql(query, ["x"], "agent_id")
+        promql = focused_promql(query, agent_matcher("agent_id", ["x"]))
         if promql is None:
             continue
         names = set(re.findall(r"[a-z_]*:[a-z_0-9:]+", query.promql))

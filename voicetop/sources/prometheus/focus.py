@@ -29,14 +29,15 @@ FOCUS_STEPS = 3
 #: ... and for at most this many agents (a tall terminal's rows; more is no longer "a few").
 FOCUS_AGENTS = 200
 
+
 def agent_matcher(label: str, agents: Iterable[str]) -> str:
     """A label matcher selecting exactly ``agents`` (their text taken literally, not as regex)."""
     return f"{label}=~{promql_string(regex_alternatives(sorted(set(agents))))}"
 
 
-def focused_promql(query: PanelQuery, agents: Collection[str], agent_label: str) -> str | None:
-    """The query's PromQL for ``agents`` and the fleet only; None for a query not reading recordings."""
-    matcher = agent_matcher(agent_label, agents)
+def focused_promql(query: PanelQuery, matcher: str) -> str | None:
+    """The query's PromQL for the agents ``matcher`` selects (:func:`agent_matcher`) and the fleet;
+    None for a query not reading recordings."""
     if query.recorded is not None:
         return query.recorded.recording.selector(query.recorded.max_agents, matcher)
     if query.recorded_stats is not None:

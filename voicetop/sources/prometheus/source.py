@@ -28,7 +28,7 @@ from voicetop.profiles.metrics import SEED, MetricProfile
 from voicetop.sources.auth import ResolvedAuth, redacted_url, resolve_auth, with_url_credentials
 from voicetop.sources.base import SIDE_REQUESTS, SourceError
 from voicetop.sources.prometheus.evaluations import Seen, evaluations_probe, evaluations_seen, fleet_series
-from voicetop.sources.prometheus.focus import FOCUS_AGENTS, FOCUS_STEPS, focused_promql, overlay
+from voicetop.sources.prometheus.focus import FOCUS_AGENTS, FOCUS_STEPS, agent_matcher, focused_promql, overlay
 from voicetop.sources.prometheus.held import PeriodCache
 from voicetop.sources.prometheus.http import body_digest, describe_exception, forget_body, make_client, one_line
 from voicetop.sources.prometheus.increments import SETTLE, Span, StepCache
@@ -231,12 +231,13 @@ class PrometheusSource:
         """Each recorded panel restricted to ``agents``, with the steps its full read would fetch now;
         None when some panel would fetch none or more than FOCUS_STEPS (a read better done whole)."""
         settled = self.now() - SETTLE
+        matcher = agent_matcher(self.profile.agent_label, agents)
         plans = []
         for query in recorded:
             lock, cache = self._cache_for(query, None)
             with lock:
                 spans = cache.missing(window, settled) if isinstance(cache, StepCache) else []
-            promql = focused_promql(query, agents, self.profile.agent_label)
+            promql = focused_promql(query, matcher)
             if promql is None or not spans or sum(len(span.timestamps()) for span in spans) > FOCUS_STEPS:
                 return None
             plans.append((replace(query, promql=promql), spans))
