@@ -97,21 +97,13 @@ def overlay(
 
 
 def _laid_over(old: Series | None, window: Window, size: int) -> list[float]:
-    """``old``'s values at the steps of ``window`` they share (NaN elsewhere)."""
+    """``old``'s values at the steps of ``window`` they share (NaN elsewhere); ``old`` is on the
+    window's grid (:meth:`.PrometheusSource.fetch_focus` reads only such windows)."""
     values = [math.nan] * size
     if old is None or not old.timestamps:
         return values
     shift = round((old.timestamps[0] - window.start) / window.step)
-    on_grid = abs(window.start + shift * window.step - old.timestamps[0]) < 1e-6 and (
-        len(old.timestamps) < 2 or abs(old.timestamps[1] - old.timestamps[0] - window.step) < 1e-6
-    )
-    if on_grid:  # the usual case: the same grid, moved by a few steps
-        low, high = max(0, shift), min(size, shift + len(old.values))
-        if low < high:
-            values[low:high] = old.values[low - shift:high - shift]
-        return values
-    for timestamp, value in zip(old.timestamps, old.values):
-        index = round((timestamp - window.start) / window.step)
-        if 0 <= index < size and abs(window.start + index * window.step - timestamp) < window.step / 2:
-            values[index] = value
+    low, high = max(0, shift), min(size, shift + len(old.values))
+    if low < high:
+        values[low:high] = old.values[low - shift:high - shift]
     return values

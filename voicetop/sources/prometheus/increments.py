@@ -44,6 +44,12 @@ NO_POINT = float("nan")
 _Cached = dict[str, dict[str | None, tuple[float, ...]]]
 
 
+def window_shape(window: Window) -> tuple[float, float, float]:
+    """(step, phase, length): windows of one shape have their steps on one grid and as many."""
+    step = window.step
+    return step, round(math.fmod(window.start, step), 6), round(window.duration, 6)
+
+
 @dataclass(frozen=True)
 class Span:
     """Consecutive steps to fetch with one range query (first and last timestamp)."""
@@ -77,12 +83,12 @@ class StepCache:
 
     @staticmethod
     def _grid(window: Window) -> tuple[tuple[float, float, float], int, int]:
-        """The window's shape (step, phase, length) and its first and last grid index."""
-        step = window.step
-        phase = round(math.fmod(window.start, step), 6)
+        """The window's shape (:func:`window_shape`) and its first and last grid index."""
+        shape = window_shape(window)
+        step, phase, _ = shape
         first = round((window.start - phase) / step)
         last = first + len(window.timestamps()) - 1
-        return (step, phase, round(window.duration, 6)), first, last
+        return shape, first, last
 
     def _cached_in(self, shape, first: int, last: int) -> tuple[int, int] | None:
         """The cached grid range inside ``first..last`` (None: nothing usable)."""

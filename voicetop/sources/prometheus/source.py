@@ -31,7 +31,7 @@ from voicetop.sources.prometheus.evaluations import Seen, evaluations_probe, eva
 from voicetop.sources.prometheus.focus import FOCUS_AGENTS, FOCUS_STEPS, agent_matcher, focused_promql, overlay
 from voicetop.sources.prometheus.held import PeriodCache
 from voicetop.sources.prometheus.http import body_digest, describe_exception, forget_body, make_client, one_line
-from voicetop.sources.prometheus.increments import SETTLE, Span, StepCache
+from voicetop.sources.prometheus.increments import SETTLE, Span, StepCache, window_shape
 from voicetop.sources.prometheus.matrix import Columns
 from voicetop.sources.prometheus.queries import PanelQuery, decode_answer, plan_queries
 from voicetop.sources.prometheus.recorded_stats import terms_probe, unrecorded
@@ -191,7 +191,8 @@ class PrometheusSource:
         (:mod:`.focus`): a frame for the agents on screen before the whole fleet's.
 
         None when there is nothing to bring forward this way: no recorded
-        panels or no agents, no full read of a window of this length and step,
+        panels or no agents, no full read of a window of this length and step
+        on the same grid,
         the rules' probe saw no evaluation since the last read of this window,
         more than a few steps or too many agents to read, or any focused query
         failed (the full read that follows reports it).
@@ -201,7 +202,7 @@ class PrometheusSource:
             last = self._last_full
         if self._closed or not recorded or not agents or len(agents) > FOCUS_AGENTS or last is None:
             return None
-        if (last.window.step, last.window.duration) != (window.step, window.duration):
+        if window_shape(last.window) != window_shape(window):
             return None
         seen = self._evaluations_seen(window)
         with self._lock:
