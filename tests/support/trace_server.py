@@ -58,8 +58,12 @@ def _rfc3339_ns(text: str) -> int:
 _STRING = r'"((?:[^"\\]|\\.)*)"'
 
 
+_ESCAPED = {"n": "\n", "r": "\r", "t": "\t"}
+
+
 def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
+    """A Go-style string literal's body, unescaped (as Tempo's TraceQL lexer reads it)."""
+    return re.sub(r"\\(.)", lambda found: _ESCAPED.get(found[1], found[1]), text)
 
 
 def _attr_key(text: str) -> tuple[str, str]:

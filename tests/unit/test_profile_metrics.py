@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from voicetop.domain.model import all_stat_keys
@@ -135,6 +137,11 @@ def test_plan_is_one_query_per_panel_and_tags_every_stat():
     )
     quality = next(q for q in queries if q.name == "quality")  # averages stay server-side
     assert quality.terms is None and "topk(500, avg by (agent_id) (livekit_asr_wer))" in quality.promql
+
+
+def test_success_outcome_is_one_promql_string_literal():
+    odd = replace(SEED, success_outcome='ok "done"\\\n')
+    assert 'livekit_tool_calls_total{outcome="ok \\"done\\"\\\\\\n"}' in odd.stat_expr("tool_success_rate").agent
 
 
 def test_scalar_templates_follow_their_formulas():

@@ -8,7 +8,7 @@ import pytest
 
 from voicetop.domain.model import Series, Window
 from voicetop.profiles.metrics import SEED
-from voicetop.domain.query_text import promql_string
+from voicetop.domain.query_text import string_literal
 from voicetop.sources.prometheus.focus import agent_matcher, focused_promql, overlay
 from voicetop.sources.prometheus.queries import plan_queries
 
@@ -23,8 +23,8 @@ def series(w: Window, *values: float) -> Series:
     return Series(w.timestamps(), tuple(values))
 
 
-def test_promql_string_escapes_quotes_backslashes_and_newlines():
-    assert promql_string('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
+def test_string_literal_escapes_quotes_backslashes_and_newlines():
+    assert string_literal('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
 
 
 @pytest.mark.parametrize("agent", ["agent-1", "eu.west(1)", 'quote"d', "back\\slash", "a|b", "plus+star*", "sp ace^$[x]{2}?"])

@@ -15,7 +15,7 @@ from voicetop.alerting.rules import (
     build_rules,
     number,
     prom_duration,
-    promql_string,
+    string_literal,
 )
 from voicetop.domain.model import Severity
 from voicetop.domain.thresholds import DEFAULT_RULES, ThresholdSet
@@ -147,7 +147,7 @@ def test_prom_duration_and_number_formatting():
     with pytest.raises(ValueError):
         prom_duration(-1)
     assert [number(v) for v in (1200.0, 95 * 0.01, 1.5, 0.08)] == ["1200", "0.95", "1.5", "0.08"]
-    assert promql_string('a"b\\c') == '"a\\"b\\\\c"'
+    assert string_literal('a"b\\c') == '"a\\"b\\\\c"'
 
 
 def test_yaml_quoting_is_injection_safe():

@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Protocol
 
 from voicetop.alerting import yaml
 from voicetop.domain.model import Severity
-from voicetop.domain.query_text import promql_string
+from voicetop.domain.query_text import string_literal
 from voicetop.domain.thresholds import ThresholdRule, ThresholdSet
 
 #: Rule group of each threshold key (stage groups first, in pipeline order).
@@ -130,7 +130,7 @@ def number(value: float) -> str:
 def _agents_vector(agents: Iterable[str], label: str) -> str:
     """A constant vector with one series per agent, for ``and``/``unless on``."""
     parts = [
-        f"label_replace(vector(1), {promql_string(label)}, {promql_string(agent)}, \"\", \"\")"
+        f"label_replace(vector(1), {string_literal(label)}, {string_literal(agent)}, \"\", \"\")"
         for agent in sorted(agents)
     ]
     return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"

@@ -13,8 +13,8 @@ from typing import Iterable
 _REGEX_SPECIAL = re.compile(r"[\\.^$|?*+()\[\]{}]")
 
 
-def promql_string(text: str) -> str:
-    """A PromQL double-quoted string literal."""
+def string_literal(text: str) -> str:
+    """A double-quoted string literal (PromQL, TraceQL): backslash, quote, LF and CR escaped."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from voicetop.domain.model import BASELINE_STATS, QUANTILES, STAGES, all_stat_keys, stage_stat_key
+from voicetop.domain.query_text import string_literal
 from voicetop.domain.text import expected_one_of
 from voicetop.tomlread import TomlReader
 
@@ -121,7 +122,7 @@ SCALAR_FORMULAS: Mapping[str, ScalarFormula] = {
     "rtf": ScalarFormula("{rtf}{off}", aggregate="avg"),
     "interruption_rate": _ratio_or_zero("rate({interruptions}[{rw}]{off})", "rate({turns}[{rw}]{off})"),
     "tool_success_rate": _ratio_or_zero(
-        "rate({tool_calls}{{{outcome}=\"{success}\"}}[{rw}]{off})", "rate({tool_calls}[{rw}]{off})"
+        "rate({tool_calls}{{{outcome}={success}}}[{rw}]{off})", "rate({tool_calls}[{rw}]{off})"
     ),
     "error_rate": _ratio_or_zero("rate({errors}[{rw}]{off})", "rate({requests}[{rw}]{off})"),
     "active_sessions": ScalarFormula("{active_sessions}{off}"),
@@ -243,7 +244,7 @@ class MetricProfile:
             rw=promql_duration(self.rate_window),
             sw=promql_duration(self.session_window),
             outcome=self.labels["outcome"],
-            success=self.success_outcome.replace("\\", "\\\\").replace('"', '\\"'),
+            success=string_literal(self.success_outcome),
             **names,
         )
 

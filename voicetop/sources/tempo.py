@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from voicetop.config import Connection
 from voicetop.domain.model import Span, Trace
-from voicetop.domain.query_text import regex_alternatives
+from voicetop.domain.query_text import regex_alternatives, string_literal
 from voicetop.profiles.spans import BUILTIN_PROFILES, SpanProfile
 from voicetop.sources.base import SourceError
 from voicetop.sources.otlp import (
@@ -35,14 +35,9 @@ SPANS_PER_SET = 500
 _PLAIN_ATTR = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
-def traceql_string(value: str) -> str:
-    """A TraceQL double-quoted string literal."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def traceql_attr(scope: str, key: str) -> str:
     """``span.key`` (quoted when the key has unusual characters)."""
-    return f"{scope}.{key}" if _PLAIN_ATTR.fullmatch(key) else f"{scope}.{traceql_string(key)}"
+    return f"{scope}.{key}" if _PLAIN_ATTR.fullmatch(key) else f"{scope}.{string_literal(key)}"
 
 
 def build_traceql(
@@ -54,14 +49,14 @@ def build_traceql(
     select: Iterable[str] = (),
 ) -> str:
     """``{ name =~ "a|b" && resource.service.name = "x" } | select(resource.service.name, span.k, …)``."""
-    conditions = [f"name =~ {traceql_string(regex_alternatives(span_names))}"]
+    conditions = [f"name =~ {string_literal(regex_alternatives(span_names))}"]
     if service is not None:
-        conditions.append(f"resource.service.name = {traceql_string(service)}")
+        conditions.append(f"resource.service.name = {string_literal(service)}")
     if session_id is not None:
         keys = list(session_attrs)
         if keys:
             alternatives = " || ".join(
-                f"{traceql_attr('span', k)} = {traceql_string(session_id)}" for k in keys
+                f"{traceql_attr('span', k)} = {string_literal(session_id)}" for k in keys
             )
             conditions.append(f"({alternatives})")
     query = "{ " + " && ".join(conditions) + " }"

@@ -20,7 +20,7 @@ import math
 from typing import Collection, Iterable, Mapping
 
 from voicetop.domain.model import Series, Window
-from voicetop.domain.query_text import promql_string, regex_alternatives
+from voicetop.domain.query_text import string_literal, regex_alternatives
 from voicetop.sources.prometheus.matrix import Columns
 from voicetop.sources.prometheus.queries import PanelQuery
 
@@ -32,7 +32,7 @@ FOCUS_AGENTS = 200
 
 def agent_matcher(label: str, agents: Iterable[str]) -> str:
     """A label matcher selecting exactly ``agents`` (their text taken literally, not as regex)."""
-    return f"{label}=~{promql_string(regex_alternatives(sorted(set(agents))))}"
+    return f"{label}=~{string_literal(regex_alternatives(sorted(set(agents))))}"
 
 
 def focused_promql(query: PanelQuery, matcher: str) -> str | None:
