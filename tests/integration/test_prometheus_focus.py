@@ -1,6 +1,7 @@
 """Focused reads on Debian's real Prometheus (:mod:`voicetop.sources.prometheus.focus`).
 
-Over the backfilled recorded scenario: after a full read, a window a step on
+Over the backfilled recorded scenario (and the same recorded series in
+VictoriaMetrics): after a full read, a window a step on
 reads only the chosen agents' recorded series (and the fleet's); what it
 brings equals a full read of that window for those agents, and every other
 series is the last full read's, untouched.  The agent matcher is checked
@@ -16,8 +17,10 @@ import pytest
 
 from tests.integration.test_prometheus_evaluations import recorded_promql
 from tests.integration.test_prometheus_incremental import incident_window
-from tests.integration.test_prometheus_recording import RECORDING, on_evaluations
+from tests.integration.test_prometheus_recording import RECORDING, on_evaluations, victoria_with_recordings
+from tests.support.servers import require_binary
 from voicetop.config import Connection
+from voicetop.domain.model import Window
 from voicetop.domain.query_text import regex_literal
 from voicetop.sources.prometheus import PrometheusSource
 from voicetop.sources.prometheus.evaluations import PROBE_LABEL
@@ -36,11 +39,32 @@ def same_values(a, b) -> bool:
     )
 
 
+def moved_on(window: Window) -> Window:
+    """The window a step later (a live console's next step)."""
+    return replace(window, start=window.start + window.step, end=window.end + window.step)
+
+
 def test_a_focused_read_equals_the_full_read_for_its_agents_and_keeps_the_others(recorded_scenario):
     window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
-    moved = replace(window, start=window.start + window.step, end=window.end + window.step)
-    source = PrometheusSource(Connection(url=recorded_scenario.url), RECORDING)
-    reference = PrometheusSource(Connection(url=recorded_scenario.url), RECORDING)
+    assert "wer" in assert_focused_read(recorded_scenario.url, window)
+
+
+def test_a_focused_read_on_victoria_metrics_equals_its_full_read(recorded_scenario, tmp_path):
+    """The same on VictoriaMetrics, the recorded series imported as they are: its regex matcher and
+    ``topk`` answer the focused queries like the full ones."""
+    require_binary("victoria-metrics")
+    window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
+    with victoria_with_recordings(recorded_scenario, tmp_path / "vm", moved_on(window)) as victoria:
+        assert_focused_read(victoria.url, window)
+
+
+def assert_focused_read(url: str, window: Window) -> set[str]:
+    """After a full read of ``window``, a focused read of the next step brings two agents' recorded
+    series (and the fleet's) to what a full read of that step says, and keeps every other's and
+    the raw panels' (whose keys it returns)."""
+    moved = moved_on(window)
+    source = PrometheusSource(Connection(url=url), RECORDING)
+    reference = PrometheusSource(Connection(url=url), RECORDING)
     try:
         assert source.fetch_focus(moved, ["a"]) is None  # no full read to start from
         full = source.fetch(window)
@@ -68,7 +92,9 @@ def test_a_focused_read_equals_the_full_read_for_its_agents_and_keeps_the_others
             for agent in others:
                 assert focused.series[key].get(agent) is full.series[key].get(agent)
         assert compared > len(keys)  # agents' series, not just the fleet's
-        assert focused.series["wer"] == full.series["wer"]  # a raw panel: the full read's
+        raw = full.series.keys() - keys
+        assert all(focused.series[key] == full.series[key] for key in raw)  # raw panels: the full read's
+        return raw
     finally:
         source.close()
         reference.close()

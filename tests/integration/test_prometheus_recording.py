@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import math
 import shutil
+from contextlib import contextmanager
 from dataclasses import replace
+from typing import Iterator
 
 import pytest
 
@@ -121,6 +123,26 @@ def assert_same_result(ours: MetricsResult, theirs: MetricsResult, skip: frozens
                     assert mine == pytest.approx(value, rel=1e-9, abs=1e-12), (key, agent, timestamp)
             compared += 1
     return compared
+
+
+def recorded_lines(server: PrometheusServer, window: Window) -> str:
+    """The server's recorded series over ``window`` (and 10 minutes before it: the step cache may
+    ask for a little before) as Prometheus exposition lines with timestamps."""
+    reach = Window(window.start - 600, window.end, window.step)
+    lines = []
+    for labels, values in server_rows(server.url, '{__name__=~".*:.*"}', reach):
+        name = labels.pop("__name__")
+        text = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+        lines.extend(f"{name}{{{text}}} {value!r} {round(t * 1000)}" for t, value in values.items())
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def victoria_with_recordings(server: PrometheusServer, work, window: Window) -> Iterator[VictoriaServer]:
+    """A VictoriaMetrics holding ``server``'s recorded series around ``window``, imported as they are."""
+    with VictoriaServer(work) as victoria:
+        victoria.import_prometheus(recorded_lines(server, window))
+        yield victoria
 
 
 def test_scenario_from_recordings_equals_the_computed_panels(recorded_scenario):
@@ -246,14 +268,7 @@ def test_victoria_metrics_serves_the_recorded_series_alike(recorded_scenario, tm
     """The name-regex reads work on VictoriaMetrics too (recorded series imported as they are)."""
     require_binary("victoria-metrics")
     window = on_evaluations(recorded_scenario, incident_window(recorded_scenario.scenario))
-    reach = Window(window.start - 600, window.end, window.step)  # the cache may ask for a little before
-    lines = []
-    for labels, values in server_rows(recorded_scenario.url, '{__name__=~".*:.*"}', reach):
-        name = labels.pop("__name__")
-        text = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
-        lines.extend(f"{name}{{{text}}} {value!r} {round(t * 1000)}" for t, value in values.items())
-    with VictoriaServer(tmp_path / "vm") as victoria:
-        victoria.import_prometheus("\n".join(lines) + "\n")
+    with victoria_with_recordings(recorded_scenario, tmp_path / "vm", window) as victoria:
         from_vm = fetch_once(victoria.url, RECORDING, window)
     from_prometheus = fetch_once(recorded_scenario.url, RECORDING, window)
     recorded_stats = {key for query in plan_queries(RECORDING) if query.reads_recordings for key in query.stats}
