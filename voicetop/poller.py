@@ -209,7 +209,7 @@ class Poller:
             )
             if self.hold_collection:
                 hold_until_shown()
-        return replace(frame, markers=last.markers)
+        return replace(frame, markers=last.markers, partial=True)
 
     def _poll(self) -> Frame:
         with self._lock:

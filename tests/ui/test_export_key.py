@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import replace
 
 import pytest
 from ui_helpers import wait_for
@@ -167,3 +168,44 @@ async def test_failed_export_is_one_error_line_and_leaves_no_files(fleet, tmp_pa
         await pilot.press("space")  # still responsive
         assert app.paused
     assert list(target.iterdir()) == []
+
+
+async def test_e_on_a_partial_frame_exports_the_whole_fleets_frame_that_follows(fleet, tmp_path, monkeypatch):
+    """At fleet scale the agents on screen are read first (a partial frame, the others a step
+    older); ``e`` then waits for the whole fleet's frame of that window and exports it."""
+    monkeypatch.chdir(tmp_path)
+    app = VoicetopApp(metrics=fleet.metrics, traces=fleet.traces, config=Config(refresh=3600))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_frame(pilot)
+        whole = app.frame
+        assert len(whole.agents) > 1
+        app.apply_frame(replace(whole, agents=whole.agents[:1], partial=True))
+        await pilot.press("e")
+        await wait_for(pilot, lambda: "export: reading the rest of the fleet first" in messages(app), what="note")
+        await pilot.press("e")  # asked again while waiting: still one export
+        await pilot.pause(0.3)
+        assert app.last_export is None and not exporting.export_running(app) and not list(tmp_path.iterdir())
+        app.apply_frame(whole)
+        await wait_for(pilot, lambda: app.last_export is not None, timeout=30, what="export of the whole frame")
+        assert not app.export_waiting
+    (json_path,) = tmp_path.glob("*.json")
+    snapshot = load_snapshot(json_path)
+    assert {a.agent_id for a in snapshot.agents} == {a.agent_id for a in whole.agents}
+
+
+async def test_paused_on_a_partial_frame_the_same_windows_whole_frame_still_lands(fleet):
+    app = VoicetopApp(metrics=fleet.metrics, traces=fleet.traces, config=Config(refresh=3600))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_frame(pilot)
+        whole = app.frame
+        partial = replace(whole, agents=whole.agents[:1], partial=True)
+        app.apply_frame(partial)
+        await pilot.press("space")
+        assert app.paused
+        later = replace(whole, window=whole.window.shifted(whole.window.step))
+        app.apply_frame(later)  # another window: paused means frozen
+        assert app.frame is partial
+        app.apply_frame(whole)  # the rest of the fleet over the window on screen completes it
+        assert app.frame is whole
+        app.apply_frame(later)
+        assert app.frame is whole

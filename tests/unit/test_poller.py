@@ -269,6 +269,7 @@ def test_focused_frame_only_at_fleet_scale_with_agents_on_screen(monkeypatch):
     assert source.focused == [(frame.window, frozenset({"agent-a"}))]
     assert frame.agent("agent-a").stat("ttft_p99") == 900.0
     assert frame.health == poller._last_frame.health  # health stays the last full poll's
+    assert frame.partial and not poller._last_frame.partial  # the whole fleet's frame follows
     source.focus_answer = False
     assert poller.poll_focused() is None
 

@@ -431,6 +431,9 @@ class Frame:
     grouping: Grouping | None = None
     baselines: tuple[Baseline, ...] = ()
     telephony: "TelephonyStats | None" = None  # LiveKit server/SIP figures (issue #10)
+    #: Only the agents on screen are of this window (a focused read at fleet scale, the others a step
+    #: older): the whole fleet's frame of the same window follows within about a second.
+    partial: bool = False
 
     def agent(self, agent_id: str | None) -> AgentStats | None:
         if agent_id is None:

@@ -57,6 +57,7 @@ class VoicetopApp(App):
         self.traces = traces
         self.alertmanager = alertmanager if alertmanager is not None else _alertmanager_for(self.config)
         self.last_export = None
+        self.export_waiting = False  # ``e`` on a partial frame: export the whole one that follows
         self.last_silence_id: str | None = None
         self.thresholds = self.config.context.thresholds
         refresh = self.config.refresh
@@ -144,10 +145,11 @@ class VoicetopApp(App):
             pass
 
     def apply_frame(self, frame: Frame, force: bool = False) -> None:
-        """Show a frame on every screen (dropped while paused unless forced)."""
+        """Show a frame on every screen (dropped while paused unless forced, or unless it completes
+        the partial frame on screen: the whole fleet over the same window)."""
         # the poll's leftovers are collected in the idle time after the repaint, not before it
         self.call_after_refresh(release_held)
-        if self.closing or (self.paused and not force):
+        if self.closing or (self.paused and not force and not self._completes(frame)):
             return
         had_alerts = bool(self.frame is not None and self.frame.alerts)
         self.frame = frame
@@ -160,6 +162,14 @@ class VoicetopApp(App):
             self.call_after_refresh(gc.freeze)
         if bool(frame.alerts) != had_alerts:
             self.refresh_bindings()  # ``m`` shows only when there is something to silence
+        if self.export_waiting and not frame.partial:
+            self.export_waiting = False
+            self.action_export()
+
+    def _completes(self, frame: Frame) -> bool:
+        """True for the whole fleet's frame of the window of the partial frame on screen."""
+        shown = self.frame
+        return shown is not None and shown.partial and not frame.partial and frame.window == shown.window
 
     def _render(self, frame: Frame) -> None:
         for screen in self.screen_stack:

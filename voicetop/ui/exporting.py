@@ -26,7 +26,12 @@ def export_running(app) -> bool:
 
 
 def start_export(app) -> bool:
-    """Export ``app.frame`` (JSON, Markdown, SVG) from a worker; False when it cannot start."""
+    """Export ``app.frame`` (JSON, Markdown, SVG) from a worker; False when it cannot start.
+
+    A partial frame (the agents on screen read first, the others a step older)
+    is not exported: the whole fleet's frame of the same window follows within
+    about a second, and the export starts when it is on screen.
+    """
     frame = app.frame
     if frame is None:
         app.notify("nothing to export yet: waiting for the first poll", severity="warning", timeout=4)
@@ -34,6 +39,11 @@ def start_export(app) -> bool:
     if export_running(app):
         app.notify("an export is already running", severity="warning", timeout=3)
         return False
+    if frame.partial and not app.paused:  # the agents on screen came first: the rest is a second away
+        if not app.export_waiting:
+            app.export_waiting = True
+            app.notify("export: reading the rest of the fleet first", timeout=3)
+        return True
     svg = app.export_screenshot(title=f"voicetop · {safe_text(frame.context, 40)}")
     app.run_worker(
         partial(_export, app, frame, svg), thread=True, group=EXPORT_GROUP, name="export",
