@@ -32,12 +32,7 @@ def column(span: Span, value: float) -> dict:
 
 def fetch(cache: StepCache, win: Window, answer, settled: float = PAST):
     """What the source does: fetch the missing chunks (answered by ``answer(span)``), keep, read."""
-    fresh = []
-    for span in cache.missing(win, settled):
-        columns = answer(span)
-        cache.store(win, span, columns, settled)
-        fresh.append((span, columns))
-    return cache.series(win, fresh)
+    return cache.read(win, settled, answer)
 
 
 def test_first_fetch_asks_for_the_whole_window_then_only_new_steps():
@@ -285,6 +280,35 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
     unsettled=st.sampled_from([0, 1, 3]),
 )
 def test_any_walk_of_windows_reads_the_same_as_a_full_fetch(moves, gone, unsettled):
+    assert_walk_reads_like_full_fetches(moves, gone, unsettled)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    moves=st.lists(st.sampled_from([0, 0, 1, 1, 1, 2, -1]), min_size=2, max_size=30),
+    gone=st.frozensets(st.tuples(st.sampled_from("abc"), st.integers(
+        int(END / STEP) - 30, int(END / STEP) + 40)), max_size=40),
+    unsettled=st.sampled_from([1, 2, 4]),
+)
+def test_a_live_walk_done_in_one_pass_reads_the_same_as_a_full_fetch(moves, gone, unsettled):
+    """Mostly a step on or the same window again: the live steady state (``StepCache._advance``),
+    in and out of it."""
+    assert_walk_reads_like_full_fetches(moves, gone, unsettled)
+
+
+def test_a_live_console_moves_its_window_in_one_pass():
+    cache = StepCache()
+    end = END
+    for _ in range(6):
+        for again in range(3):  # a step on, then the same window twice more
+            settled = end - 2 * STEP
+            got = fetch(cache, window(end, length=10 * STEP), lambda span: _truth(span, frozenset(), settled), settled)
+            assert got["x"]["a"].values[-1] == end + 0.5
+        end += STEP
+    assert cache._tails == 2 and cache._provisional[3] is None  # the one-pass form: unsettled steps as tails
+
+
+def assert_walk_reads_like_full_fetches(moves, gone, unsettled) -> None:
     cache = StepCache()
     end, settled = END, -math.inf
     for move in moves:  # forward: live; back: time travel (the clock never goes back)

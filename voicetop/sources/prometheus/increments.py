@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from voicetop.domain.model import Series, Window
 from voicetop.sources.prometheus.matrix import Columns
@@ -76,7 +77,12 @@ class StepCache:
         self._columns: _Cached = {}
         #: The last read's unsettled steps: the window's shape, their first and last grid
         #: index and their columns.
-        self._provisional: tuple[tuple[float, float, float], int, int, Columns] | None = None
+        #: (None as its columns: they are the columns' tails, see ``_tails``).
+        self._provisional: tuple[tuple[float, float, float], int, int, Columns | None] | None = None
+        #: 0, or after a live step done in one pass (:meth:`_advance`): how many unsettled steps each
+        #: column carries after its ``_count`` settled ones (the last read's, instead of ``_provisional``'s
+        #: lists), so that column is the window's series as it is.
+        self._tails = 0
         self._version = 0  # counts changes to the cached columns
         #: The last :meth:`series` call: its window, the cache's version, its fresh answers and its result.
         self._last_read: tuple[Window, int, list[tuple[Span, Columns]], dict[str, dict[str | None, Series]]] | None = None
@@ -142,6 +148,7 @@ class StepCache:
 
     def store(self, window: Window, span: Span, answer: Columns, settled: float) -> None:
         """Keep the settled steps of a fetched ``span`` (and the cached ones still in ``window``)."""
+        self._untail()
         if _strided(span, window.step):  # only the settled pieces are kept: the others are not cut out
             for piece, columns in _pieces(span, answer, window.step, until=settled):
                 self.store(window, piece, columns, settled)
@@ -194,6 +201,129 @@ class StepCache:
             }
         self._columns = kept
 
+    def read(self, window: Window, settled: float, fetch: Callable[[Span], Columns]) -> dict[str, dict[str | None, Series]]:
+        """What a refresh does: fetch the missing chunks (``fetch``), keep each as it arrives (progress
+        survives a timeout), then give the window's series.  A live refresh in the steady state — one
+        request, for the step settled since and the new one, or for the newest step again — is done
+        in one pass over the columns (:meth:`_advance`)."""
+        spans = self.missing(window, settled)
+        fresh = []
+        for span in spans:
+            answer = fetch(span)
+            if len(spans) == 1:
+                advanced = self._advance(window, span, answer, settled)
+                if advanced is not None:
+                    return advanced
+            self.store(window, span, answer, settled)
+            fresh.append((span, answer))
+        return self.series(window, fresh)
+
+    def _advance(
+        self, window: Window, span: Span, answer: Columns, settled: float
+    ) -> dict[str, dict[str | None, Series]] | None:
+        """:meth:`store` then :meth:`series` in one pass, for a live window that moved one step with
+        one step settled since (``span``: that step and the new one) or that is read again with
+        nothing settled since (``span``: its newest step); None for any other refresh.
+
+        Each column becomes the window's values at once, its unsettled steps carried as its tail
+        (``_tails``): one new tuple per column instead of three, and no per-step pieces.
+        """
+        known = self._provisional
+        shape, first, last = self._grid(window)
+        if not self._count or shape != self._shape or known is None or known[0] != shape:
+            return None
+        step, phase, _ = shape
+        settled_last = math.floor((settled - phase) / step)
+        cached_last = self._first + self._count - 1
+        asked = (round((span.start - phase) / step), round((span.end - phase) / step))
+        points = len(span.timestamps())
+        if (  # moved a step: the oldest step goes, the first unsettled one settles, a new one comes
+            first == self._first + 1 and known[1:3] == (cached_last + 1, last - 1)
+            and settled_last == cached_last + 1 and asked == (cached_last + 1, last) and points == 2
+        ):
+            moved = True
+        elif (  # the same window: its newest step read again
+            first == self._first and known[1:3] == (cached_last + 1, last)
+            and settled_last == cached_last and asked == (last, last) and points == 1
+        ):
+            moved = False
+        else:
+            return None
+        last_read = self._last_read  # the same answer over the same window: the last series (see series)
+        if (
+            last_read is not None and last_read[0] == window and last_read[1] == self._version
+            and len(last_read[2]) == 1 and last_read[2][0][1] is answer and last_read[2][0][0] == span
+        ):
+            return last_read[3]
+        count, tails, size = self._count, self._tails, last - first + 1
+        unsettled = last - cached_last - (1 if moved else 0)  # after this refresh
+        previous = {} if tails else known[3]  # the last read's unsettled steps as lists (None: no point)
+        no_points = [None] * unsettled
+        settled_gap = (NO_POINT,) * (count - 1 if moved else count)  # a column with no settled point
+        blank = (NO_POINT,) * (count + tails)  # a column of the last read's layout with no point
+        columns: _Cached = {}
+        timestamps = window.timestamps()
+        series: dict[str, dict[str | None, Series]] = {}
+        for stat in {**self._columns, **previous, **answer}:
+            cached = self._columns.get(stat, {})
+            before = previous.get(stat, {})
+            fresh = answer.get(stat, {})
+            kept: dict[str | None, tuple[float, ...]] = {}
+            found: dict[str | None, Series] = {}
+            for agent in {**cached, **before, **fresh}:
+                column = cached.get(agent)
+                values = fresh.get(agent)  # a series the answer lacks has no point at the steps asked
+                newest = NO_POINT if values is None or values[-1] is None else values[-1]
+                if tails:  # the column holds the last read's unsettled steps after its settled ones
+                    if column is None:
+                        column = blank
+                    if moved:
+                        settling = NO_POINT if values is None or values[0] is None else values[0]
+                        column = column[1:count] + ((settling,) + column[count + 1:] + (newest,))
+                    else:
+                        column = column[:-1] + (newest,)
+                else:  # they are in the last read's lists
+                    head = settled_gap if column is None else column[1:] if moved else column
+                    if moved:
+                        settling = NO_POINT if values is None or values[0] is None else values[0]
+                        tail = (settling,) + _as_cached(before.get(agent) or no_points, 1, unsettled - 1) + (newest,)
+                    else:
+                        tail = _as_cached(before.get(agent) or no_points, 0, unsettled - 1) + (newest,)
+                    column = head + tail
+                if _has_point(column, size):
+                    kept[agent] = column
+                    found[agent] = Series(timestamps, column)
+            if kept:
+                columns[stat] = kept
+                series[stat] = found
+        self._columns, self._first, self._tails = columns, first, unsettled
+        self._provisional = (shape, last - unsettled + 1, last, None)
+        self._version += 1
+        self._last_read = (window, self._version, [(span, answer)], series)
+        return series
+
+    def _untail(self) -> None:
+        """Back from :meth:`_advance`'s form: columns of the settled steps only, the unsettled ones
+        as ``_provisional``'s lists."""
+        tails = self._tails
+        if not tails:
+            return
+        count = self._count
+        settled: _Cached = {}
+        unsettled: Columns = {}
+        for stat, per_agent in self._columns.items():
+            kept = {}
+            for agent, column in per_agent.items():
+                head = column[:count]
+                if _has_point(head, count):
+                    kept[agent] = head
+            if kept:
+                settled[stat] = kept
+            unsettled[stat] = {agent: [None if v is NO_POINT else v for v in column[count:]]
+                               for agent, column in per_agent.items()}
+        shape, low, high, _ = self._provisional
+        self._columns, self._provisional, self._tails = settled, (shape, low, high, unsettled), 0
+
     def series(self, window: Window, fresh: list[tuple[Span, Columns]]) -> dict[str, dict[str | None, Series]]:
         """The window's series: cached steps plus ``fresh`` answers (for their unsettled steps).
 
@@ -211,6 +341,7 @@ class StepCache:
             and all(a is b and span == other for (span, a), (other, b) in zip(fresh, last_read[2]))
         ):
             return last_read[3]
+        self._untail()
         result = self._series(window, fresh)
         self._last_read = (window, self._version, fresh, result)
         return result

@@ -282,12 +282,7 @@ class PrometheusSource:
             span = cache.missing(window)
             held = {} if span is None else cache.store(span, self._fetch_span(query, span, key_label), settled)
             return cache.series(window, held)
-        fresh = []
-        for span in cache.missing(window, settled):  # each chunk is kept as it comes (progress survives a timeout)
-            answer = self._fetch_span(query, span, key_label)
-            cache.store(window, span, answer, settled)
-            fresh.append((span, answer))
-        return cache.series(window, fresh)
+        return cache.read(window, settled, lambda span: self._fetch_span(query, span, key_label))
 
     def _probed_for(self, window: Window) -> Seen | None:
         """What the probe sees for ``window``: a focused read's answer of the moment before (the
