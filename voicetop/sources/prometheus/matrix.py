@@ -88,12 +88,24 @@ def _rank(item: tuple[object, float]) -> float:
 
 def fill_scaled(column: list[float | None], points: Iterable, step_index: StepIndex, scale: float) -> None:
     """Put each grid point's value times ``scale`` in ``column``; garbage, NaN and ±Inf become NaN."""
-    for index, raw in grid_points(points, step_index):
-        try:
-            value = float(raw) * scale  # the server sends "NaN" and "+Inf" as strings
-        except (TypeError, ValueError, OverflowError):
-            value = math.nan
-        column[index] = value if -math.inf < value < math.inf else math.nan
+    exact, nan, inf = step_index.exact, math.nan, math.inf
+    for point in points:  # inline: a live refresh reads a few points of 10,000s of rows
+        if type(point) is list and len(point) == 2:
+            timestamp, raw = point
+            index = exact.get(timestamp) if type(timestamp) is float or type(timestamp) is int else None
+            if index is not None and type(raw) is str:  # the usual point: on the grid, a string value
+                try:
+                    value = float(raw) * scale  # the server sends "NaN" and "+Inf" as strings
+                except ValueError:
+                    value = nan
+                column[index] = value if -inf < value < inf else nan
+                continue
+        for index, raw in grid_points((point,), step_index):  # anything else, as every reader does
+            try:
+                value = float(raw) * scale
+            except (TypeError, ValueError, OverflowError):
+                value = nan
+            column[index] = value if -inf < value < inf else nan
 
 
 def top_with_fleet(agents: Columns, fleet: dict[str, list[float | None]], limit: int, count: int) -> Columns:
