@@ -152,6 +152,9 @@ class VoicetopApp(App):
         if self.closing or (self.paused and not force and not self._completes(frame)):
             return
         had_alerts = bool(self.frame is not None and self.frame.alerts)
+        # The frame it replaces is the last hold on most of the last poll's objects (its series,
+        # agents, the rows built from them): freeing them waits until the new frame is painted.
+        self.call_after_refresh(_let_go, self.frame)
         self.frame = frame
         self.frames_applied += 1
         self._render(frame)
@@ -252,6 +255,10 @@ class VoicetopApp(App):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+
+def _let_go(_replaced: object) -> None:
+    """Nothing: the argument is released when this returns (see ``apply_frame``)."""
 
 
 def _alertmanager_for(config: Config):
