@@ -254,12 +254,9 @@ class StepCache:
             moved = False
         else:
             return None
-        last_read = self._last_read  # the same answer over the same window: the last series (see series)
-        if (
-            last_read is not None and last_read[0] == window and last_read[1] == self._version
-            and len(last_read[2]) == 1 and last_read[2][0][1] is answer and last_read[2][0][0] == span
-        ):
-            return last_read[3]
+        remembered = self._remembered(window, [(span, answer)])
+        if remembered is not None:
+            return remembered
         count, tails, size = self._count, self._tails, last - first + 1
         unsettled = last - cached_last - (1 if moved else 0)  # after this refresh
         previous = {} if tails else known[3]  # the last read's unsettled steps as lists (None: no point)
@@ -279,18 +276,17 @@ class StepCache:
                 column = cached.get(agent)
                 values = fresh.get(agent)  # a series the answer lacks has no point at the steps asked
                 newest = NO_POINT if values is None or values[-1] is None else values[-1]
+                settling = NO_POINT if values is None or values[0] is None else values[0]  # moved: the first
                 if tails:  # the column holds the last read's unsettled steps after its settled ones
                     if column is None:
                         column = blank
                     if moved:
-                        settling = NO_POINT if values is None or values[0] is None else values[0]
                         column = column[1:count] + ((settling,) + column[count + 1:] + (newest,))
                     else:
                         column = column[:-1] + (newest,)
                 else:  # they are in the last read's lists
                     head = settled_gap if column is None else column[1:] if moved else column
                     if moved:
-                        settling = NO_POINT if values is None or values[0] is None else values[0]
                         tail = (settling,) + _as_cached(before.get(agent) or no_points, 1, unsettled - 1) + (newest,)
                     else:
                         tail = _as_cached(before.get(agent) or no_points, 0, unsettled - 1) + (newest,)
@@ -339,6 +335,18 @@ class StepCache:
         columns) give the last call's series: merging the same answers over the
         unsettled steps again changes nothing.
         """
+        remembered = self._remembered(window, fresh)
+        if remembered is not None:
+            return remembered
+        self._untail()
+        result = self._series(window, fresh)
+        self._last_read = (window, self._version, fresh, result)
+        return result
+
+    def _remembered(
+        self, window: Window, fresh: list[tuple[Span, Columns]]
+    ) -> dict[str, dict[str | None, Series]] | None:
+        """The last read's series when it had this window, this cache and these very answers."""
         last_read = self._last_read
         if (
             last_read is not None and last_read[0] == window and last_read[1] == self._version
@@ -346,10 +354,7 @@ class StepCache:
             and all(a is b and span == other for (span, a), (other, b) in zip(fresh, last_read[2]))
         ):
             return last_read[3]
-        self._untail()
-        result = self._series(window, fresh)
-        self._last_read = (window, self._version, fresh, result)
-        return result
+        return None
 
     def _series(self, window: Window, fresh: list[tuple[Span, Columns]]) -> dict[str, dict[str | None, Series]]:
         shape, first, last = self._grid(window)
