@@ -100,12 +100,17 @@ def fill_scaled(column: list[float | None], points: Iterable, step_index: StepIn
                     value = nan
                 column[index] = value if -inf < value < inf else nan
                 continue
-        for index, raw in grid_points((point,), step_index):  # anything else, as every reader does
-            try:
-                value = float(raw) * scale
-            except (TypeError, ValueError, OverflowError):
-                value = nan
-            column[index] = value if -inf < value < inf else nan
+        _fill_any(column, (point,), step_index, scale)  # anything else, as every reader does
+
+
+def _fill_any(column: list[float | None], points: Iterable, step_index: StepIndex, scale: float) -> None:
+    """:func:`fill_scaled` for points of any shape, through :func:`grid_points`."""
+    for index, raw in grid_points(points, step_index):
+        try:
+            value = float(raw) * scale
+        except (TypeError, ValueError, OverflowError):
+            value = math.nan
+        column[index] = value if -math.inf < value < math.inf else math.nan
 
 
 def top_with_fleet(agents: Columns, fleet: dict[str, list[float | None]], limit: int, count: int) -> Columns:
