@@ -6,21 +6,16 @@ import math
 
 from hypothesis import given, settings, strategies as st
 
-from voicetop.sources.prometheus.matrix import StepIndex, fill_scaled, grid_points
+from voicetop.sources.prometheus.matrix import StepIndex, _fill_any, fill_scaled
 
 START, STEP, COUNT = 1_700_000_000.0, 15.0, 6
 ON_GRID = [START + i * STEP for i in range(COUNT)]
 
 
 def general(points, step_index: StepIndex, scale: float) -> list:
-    """``fill_scaled`` as every point takes the general path."""
+    """``fill_scaled`` as every point takes the general path (through ``grid_points``)."""
     column: list = [None] * step_index.count
-    for index, raw in grid_points(points, step_index):
-        try:
-            value = float(raw) * scale
-        except (TypeError, ValueError, OverflowError):
-            value = math.nan
-        column[index] = value if -math.inf < value < math.inf else math.nan
+    _fill_any(column, points, step_index, scale)
     return column
 
 
