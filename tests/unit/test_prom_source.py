@@ -301,3 +301,32 @@ def test_a_byte_identical_answer_is_not_decoded_again_and_a_changed_one_is(monke
     assert sorted(decoded[after_again:]) == sorted([q.name for q in panels if q.histogram] + ["quality"])
     assert again.series == first.series and again.errors == {}
     assert changed.series["ttft_p99"]["a"].last() == 2.5 and first.series["ttft_p99"]["a"].last() == 1.5
+
+
+@pytest.mark.parametrize("configured, asked", [
+    ({}, "identity"),  # loopback: gzip would only cost CPU on both ends
+    ({"Accept-Encoding": "gzip"}, "gzip"),  # e.g. an SSH tunnel to localhost: the connection's header wins
+])
+def test_a_loopback_prometheus_is_asked_for_uncompressed_answers_unless_configured(configured, asked):
+    with CannedServer(fleet_answer(["a"])) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        source = source_for(server, headers=configured)
+        try:
+            source.fetch(WINDOW)
+        finally:
+            source.close()
+        assert {headers["accept-encoding"] for _, _, headers in server.requests} == {asked}
+
+
+@pytest.mark.parametrize("url, loopback", [
+    ("http://localhost:9090", True), ("http://127.0.0.1:9090", True), ("http://127.3.2.1", True),
+    ("http://[::1]:9090/prom", True), ("https://vm.localhost", True),
+    ("http://prometheus:9090", False), ("http://10.0.0.7:9090", False), ("https://prom.example.com", False),
+    ("http://[::ffff:10.0.0.1]", False), ("not a url", False), ("http://[bad", False),
+])
+def test_is_loopback_reads_the_host_without_a_lookup(url, loopback):
+    from voicetop.sources.prometheus.http import answer_encoding, is_loopback
+
+    assert is_loopback(url) is loopback
+    assert answer_encoding(url, {}) == ("identity" if loopback else None)
+    assert answer_encoding(url, {"accept-encoding": "br"}) is None
