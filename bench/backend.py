@@ -23,8 +23,9 @@ Against a real Prometheus holding a backfilled synthetic fleet of N agents:
   the client timeout fills in over a few refreshes, up to 10 extra cycles);
 - raw: exactly the range requests the source issued in that cycle (the same
   PromQL and the same start/end/step, see ``PrometheusSource.last_requests``)
-  fired concurrently with plain httpx (JSON decoded), interleaved with the
-  cycles, once the console's deferred collection after the repaint is done;
+  fired concurrently with plain httpx (JSON decoded with the standard
+  library; asking the same ``Accept-Encoding`` as the console, so uncompressed
+  from a loopback Prometheus), interleaved with the cycles, once the console's deferred collection after the repaint is done;
 - recording rules: at 1,000 agents, the cycle again against the same fleet
   plus the series of voicetop's recording rules, read by a profile with
   ``recording_rules = true`` (stage quantiles and terms from recorded series);
@@ -48,6 +49,7 @@ from bench.common import Report, median, p95
 from bench.fleet import END, fleet_prometheus
 from bench.headless import RepaintClock, wait_until
 from bench.pty_run import cpu_seconds
+from voicetop.sources.prometheus.http import answer_encoding
 
 STEP = 15.0
 WINDOW = 900.0
@@ -90,6 +92,12 @@ class CountingSource:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def raw_client(url: str) -> httpx.AsyncClient:
+    """The plain client of the raw runs: httpx's defaults, but the answer encoding the console asks of ``url``."""
+    encoding = answer_encoding(url, {})
+    return httpx.AsyncClient(timeout=180, headers={"Accept-Encoding": encoding} if encoding else None)
 
 
 async def raw_cycle(client: httpx.AsyncClient, url: str, requests) -> float:
@@ -157,7 +165,7 @@ async def measure_fleet(
     cycle_cpu, cycle_server_cpu, raw_cpu, raw_server_cpu = [], [], [], []
     agents = 0
     try:
-        async with app.run_test(size=(120, 40)) as pilot, httpx.AsyncClient(timeout=180) as client:
+        async with app.run_test(size=(120, 40)) as pilot, raw_client(url) as client:
             clock = RepaintClock(app)
             await wait_until(pilot, lambda: app.frames_applied >= 1, 300, "the first frame")
             await asyncio.to_thread(app.poller.stop, 5.0)  # the bench drives the polls itself
