@@ -115,7 +115,10 @@ def _quantiles(buckets: Sequence[tuple[float, float]]) -> list[float]:
         if index > 0:
             in_bucket -= counts[index - 1]
             rank -= counts[index - 1]
-        out.append(bucket_end if in_bucket == 0 else bucket_start + (bucket_end - bucket_start) * (rank / in_bucket))
+        if in_bucket == 0:  # only when the rank is 0 (a subnormal total underflows): Go's 0/0
+            out.append(math.nan)
+            continue
+        out.append(bucket_start + (bucket_end - bucket_start) * (rank / in_bucket))
     return out
 
 
