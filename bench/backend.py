@@ -26,7 +26,8 @@ Against a real Prometheus holding a backfilled synthetic fleet of N agents:
   fired concurrently with plain httpx (JSON decoded with the standard
   library; asking the same ``Accept-Encoding`` as the console, so uncompressed
   from a loopback Prometheus), interleaved with the cycles, once the console's deferred collection after the repaint is done;
-- recording rules: at 1,000 agents, the cycle again against the same fleet
+- recording rules: at the largest fleet (1,000 agents; 40 in the smoke run,
+  so CI runs these paths too), the cycle again against the same fleet
   plus the series of voicetop's recording rules, read by a profile with
   ``recording_rules = true`` (stage quantiles and terms from recorded series);
 - CPU: per cycle and per raw run, the CPU time of this process (voicetop's
@@ -293,18 +294,21 @@ def run(report: Report, counts=(10, 100, 1000), cycles: int = 20, warmup: int = 
                     found = asyncio.run(measure_fleet(prom.url, cycles, warmup, server_pid=prom.process.pid, live=live))
                     name = f"{count:,} agents{LIVE_MODES[live]}" if live else f"{count} agents"
                     add_figures(report, name, found, count >= 1000)
-        if 1000 in counts:  # the same fleet, its stage quantiles and terms read from recording rules
-            recording = replace(SEED, recording_rules=True)
-            with fleet_prometheus(1000, Path(tmp), log, recorded=True) as prom:
-                for live in LIVE_MODES:
-                    log(f"  backend: 1000 agents, recording rules{LIVE_MODES[live]}")
-                    found = asyncio.run(measure_fleet(prom.url, cycles, warmup, recording, server_pid=prom.process.pid,
-                                                      live=live))
-                    add_figures(report, f"1,000 agents, recording rules{LIVE_MODES[live]}", found, True)
-                log("  backend: 1000 agents, recording rules, live, new step, agents on screen first")
-                found = asyncio.run(measure_fleet(prom.url, max(cycles, FOCUS_CYCLES), warmup, recording,
-                                                  server_pid=prom.process.pid, live="step", focused=True))
-                add_focus_figures(report, "1,000 agents, recording rules, live, new step", found)
+        # the largest fleet again, its stage quantiles and terms read from recording rules (in the smoke
+        # run too, so CI runs the recorded paths and the agents-on-screen-first mode)
+        largest = max(counts)
+        targets = largest >= 1000
+        recording = replace(SEED, recording_rules=True)
+        with fleet_prometheus(largest, Path(tmp), log, recorded=True) as prom:
+            for live in LIVE_MODES:
+                log(f"  backend: {largest} agents, recording rules{LIVE_MODES[live]}")
+                found = asyncio.run(measure_fleet(prom.url, cycles, warmup, recording, server_pid=prom.process.pid,
+                                                  live=live))
+                add_figures(report, f"{largest:,} agents, recording rules{LIVE_MODES[live]}", found, targets)
+            log(f"  backend: {largest} agents, recording rules, live, new step, agents on screen first")
+            found = asyncio.run(measure_fleet(prom.url, max(cycles, FOCUS_CYCLES) if targets else cycles, warmup,
+                                              recording, server_pid=prom.process.pid, live="step", focused=True))
+            add_focus_figures(report, f"{largest:,} agents, recording rules, live, new step", found, targets)
 
 
 def _panel_requests(found: dict) -> str:
@@ -313,8 +317,9 @@ def _panel_requests(found: dict) -> str:
     return f"{found['panels_read']:g} of {found['panel_queries']} panel queries sent{probe}"
 
 
-def add_focus_figures(report: Report, fleet: str, found: dict) -> None:
-    """The focused frame's rows (the agents on screen first), beside the full poll that followed it."""
+def add_focus_figures(report: Report, fleet: str, found: dict, targets: bool = True) -> None:
+    """The focused frame's rows (the agents on screen first), beside the full poll that followed it;
+    ``targets``: held to the 1,000-agent targets."""
     section = "1 backend"
     focus = found["focus"]
     if not focus["cycle"]:
@@ -322,7 +327,7 @@ def add_focus_figures(report: Report, fleet: str, found: dict) -> None:
                    note=f"the poller made none in {focus['cycles']} cycles")
         return
     report.add(section, f"refresh cycle p95, {fleet}, agents on screen first", p95(focus["cycle"]) * 1000, "ms",
-               TARGET_P95_MS,
+               TARGET_P95_MS if targets else None,
                note=f"median {median(focus['cycle']) * 1000:.0f} ms; {median(focus['agents']):.0f} agents in view; "
                     f"{max(focus['requests'])} requests (the probe and one per recorded panel); "
                     f"{len(focus['cycle'])} focused frames in {focus['cycles']} cycles; the full poll after it: "
@@ -330,7 +335,7 @@ def add_focus_figures(report: Report, fleet: str, found: dict) -> None:
     report.add(section, f"raw concurrent httpx p95, {fleet}, agents on screen first", p95(focus["raw"]) * 1000, "ms",
                note=f"median {median(focus['raw']) * 1000:.0f} ms")
     report.add(section, f"cycle / raw (medians), {fleet}, agents on screen first",
-               median(focus["cycle"]) / median(focus["raw"]), "×", TARGET_RATIO)
+               median(focus["cycle"]) / median(focus["raw"]), "×", TARGET_RATIO if targets else None)
 
 
 def add_figures(report: Report, fleet: str, found: dict, targets: bool) -> None:

@@ -58,6 +58,19 @@ def test_queries_per_refresh_do_not_grow_with_the_fleet(figures):
     assert value(figures, "raw concurrent httpx p95, 40 agents") > 0
 
 
+def test_the_recorded_fleet_and_the_focused_read_ran(figures):
+    """The recording rules' paths (time travel, both live modes) and the agents-on-screen-first frame."""
+    plain = value(figures, "HTTP requests per refresh, 40 agents")
+    assert value(figures, "HTTP requests per refresh, 40 agents, recording rules") == plain
+    assert value(figures, "HTTP requests per refresh, 40 agents, recording rules, live, new step") == plain + 1  # the probe
+    for mode in ("", ", live, new step", ", live, between steps"):
+        assert value(figures, f"refresh cycle p95, 40 agents, recording rules{mode}") > 0
+        assert value(figures, f"raw concurrent httpx p95, 40 agents, recording rules{mode}") > 0
+    focused = "40 agents, recording rules, live, new step, agents on screen first"
+    assert value(figures, f"refresh cycle p95, {focused}") > 0
+    assert value(figures, f"raw concurrent httpx p95, {focused}") > 0
+
+
 def test_host_and_link_were_measured_on_a_real_terminal(figures):
     cpu = value(figures, "CPU, voicetop --demo --refresh 1s")
     rss = value(figures, "peak RSS, voicetop --demo --refresh 1s")
