@@ -25,7 +25,8 @@ Against a real Prometheus holding a backfilled synthetic fleet of N agents:
   PromQL and the same start/end/step, see ``PrometheusSource.last_requests``)
   fired concurrently with plain httpx (JSON decoded with the standard
   library; asking the same ``Accept-Encoding`` as the console, so uncompressed
-  from a loopback Prometheus), interleaved with the cycles, once the console's deferred collection after the repaint is done;
+  from a loopback Prometheus), interleaved with the cycles, once the
+  console's deferred collection after the repaint is done;
 - recording rules: at the largest fleet (1,000 agents; 40 in the smoke run,
   so CI runs these paths too), the cycle again against the same fleet
   plus the series of voicetop's recording rules, read by a profile with

@@ -62,7 +62,8 @@ def test_the_recorded_fleet_and_the_focused_read_ran(figures):
     """The recording rules' paths (time travel, both live modes) and the agents-on-screen-first frame."""
     plain = value(figures, "HTTP requests per refresh, 40 agents")
     assert value(figures, "HTTP requests per refresh, 40 agents, recording rules") == plain
-    assert value(figures, "HTTP requests per refresh, 40 agents, recording rules, live, new step") == plain + 1  # the probe
+    new_step = value(figures, "HTTP requests per refresh, 40 agents, recording rules, live, new step")
+    assert new_step == plain + 1  # the recording rules' probe
     for mode in ("", ", live, new step", ", live, between steps"):
         assert value(figures, f"refresh cycle p95, 40 agents, recording rules{mode}") > 0
         assert value(figures, f"raw concurrent httpx p95, 40 agents, recording rules{mode}") > 0

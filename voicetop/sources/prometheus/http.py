@@ -12,8 +12,9 @@ library decodes in ~80 ms of held GIL and orjson in ~25 ms.
 
 Answers from a loopback address are asked uncompressed (:func:`answer_encoding`):
 there gzip only costs CPU on both ends (a 1,000-agent refresh on a two-core
-host: ~40 ms of its wall time, 40–80 ms of the server's CPU).  A connection's own ``Accept-Encoding`` header, for example
-through an SSH tunnel to ``localhost``, always wins.
+host: ~40 ms of its wall time, 40–80 ms of the server's CPU).  A connection's
+own ``Accept-Encoding`` header, for example through an SSH tunnel to
+``localhost``, always wins.
 """
 
 from __future__ import annotations
